@@ -1,0 +1,26 @@
+"""Token dropping for BERT pretraining on keras-hub."""
+
+import setuptools
+
+setuptools.setup(
+    name="tokdrop_keras",
+    version="0.1.0",
+    description=(
+        "Token dropping (Hou et al., ACL 2022) for BERT pretraining with "
+        "Keras 3 and keras-hub."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    packages=setuptools.find_packages(include=["tokdrop_keras*"]),
+    include_package_data=True,
+    install_requires=[
+        "tensorflow==2.21.0",
+        "keras==3.15.1",
+        "keras-hub==0.32.0",
+        "tensorflow-text==2.21.1",
+        "tensorflow-datasets==4.9.10",
+    ],
+    extras_require={"test": ["pytest==9.2.0"]},
+    license="Apache-2.0",
+)

@@ -1,0 +1,174 @@
+import keras
+import numpy as np
+import pytest
+from tiny_bert import SPECIAL_IDS
+from tiny_bert import tiny_backbone
+from tiny_bert import tiny_inputs
+
+from tokdrop_keras import TokenDropBertBackbone
+
+
+def backbone_inputs(**kwargs):
+    x, _, _ = tiny_inputs(**kwargs)
+    del x["mask_positions"]
+    return x
+
+
+def reference_token_drop(backbone, inputs, table, keep_tokens, first_dropped):
+    """Token dropping written out with the backbone's own layers and numpy.
+
+    The boundary layer is checked through an identity: a kept token's output
+    of the layer run on all tokens equals its output with kept queries only.
+    """
+    token_ids = inputs["token_ids"]
+    padding_mask = inputs["padding_mask"]
+    tokens = backbone.token_embedding(token_ids)
+    x = backbone.embeddings_add(
+        (
+            tokens,
+            backbone.position_embedding(tokens),
+            backbone.segment_embedding(inputs["segment_ids"]),
+        )
+    )
+    x = backbone.embeddings_layer_norm(x)
+    layers = backbone.transformer_layers
+    for layer in layers[: first_dropped - 1]:
+        x = layer(x, padding_mask=padding_mask)
+    x = x.numpy()
+
+    scores = table[token_ids]
+    scores[np.isin(token_ids, SPECIAL_IDS["always_keep_ids"])] = np.inf
+    scores[np.isin(token_ids, SPECIAL_IDS["always_drop_ids"])] = -np.inf
+    scores[padding_mask == 0] = -np.inf
+    # Highest score first, ties to the earlier position; then sequence order.
+    positions = np.sort(
+        np.argsort(-scores, axis=1, kind="stable")[:, :keep_tokens], axis=1
+    )
+    rows = np.arange(len(token_ids))[:, None]
+
+    boundary = layers[first_dropped - 1](x, padding_mask=padding_mask).numpy()
+    kept = boundary[rows, positions]
+    kept_padding_mask = padding_mask[rows, positions]
+    for layer in layers[first_dropped:-1]:
+        kept = layer(kept, padding_mask=kept_padding_mask).numpy()
+    x[rows, positions] = kept
+    sequence_output = layers[-1](x, padding_mask=padding_mask).numpy()
+    pooled_output = backbone.pooled_dense(sequence_output[:, 0]).numpy()
+    return sequence_output, pooled_output, positions
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_keeping_every_token_equals_the_plain_backbone(training):
+    backbone = tiny_backbone()
+    inputs = backbone_inputs()
+    model = TokenDropBertBackbone(backbone, keep_tokens=16, **SPECIAL_IDS)
+    expected = backbone(inputs)
+    outputs = model(inputs, training=training)
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(outputs[key], expected[key], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "num_layers, first_dropped_layer, keep_tokens",
+    [(4, None, 8), (4, 1, 5), (6, 4, 8), (2, 1, 11)],
+)
+def test_dropping_matches_a_reference_computation(
+    num_layers, first_dropped_layer, keep_tokens
+):
+    backbone = tiny_backbone(num_layers=num_layers)
+    inputs = backbone_inputs(batch_size=5)
+    model = TokenDropBertBackbone(
+        backbone,
+        keep_tokens=keep_tokens,
+        first_dropped_layer=first_dropped_layer,
+        **SPECIAL_IDS,
+    )
+    table = np.random.default_rng(3).uniform(0, 5, backbone.vocabulary_size)
+    table = table.astype("float32")
+    model.importance_tracker.importance.assign(table)
+
+    outputs, positions = model(inputs, return_kept_positions=True)
+    expected_sequence, expected_pooled, expected_positions = (
+        reference_token_drop(
+            backbone,
+            inputs,
+            table,
+            keep_tokens,
+            first_dropped_layer or num_layers // 2,
+        )
+    )
+    np.testing.assert_array_equal(positions, expected_positions)
+    np.testing.assert_allclose(
+        outputs["sequence_output"], expected_sequence, rtol=0, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        outputs["pooled_output"], expected_pooled, rtol=0, atol=1e-5
+    )
+    # Dropping changes the output: the comparison above is not vacuous.
+    plain = backbone(inputs)["sequence_output"].numpy()
+    assert np.abs(plain - expected_sequence).max() > 1e-3
+
+
+def test_keep_fraction_defaults_to_half_of_each_sequence():
+    model = TokenDropBertBackbone(tiny_backbone(), **SPECIAL_IDS)
+    _, positions = model(backbone_inputs(), return_kept_positions=True)
+    assert positions.shape == (4, 8)
+
+
+def test_shares_the_backbone_weights():
+    backbone = tiny_backbone()
+    model = TokenDropBertBackbone(backbone, **SPECIAL_IDS)
+    backbone_ids = {id(w) for w in backbone.weights}
+    own = [w for w in model.weights if id(w) not in backbone_ids]
+    assert [w.path for w in own] == [
+        "importance_tracker/importance",
+        "importance_tracker/prediction_counts",
+    ]
+    assert len(model.trainable_weights) == len(backbone.trainable_weights)
+
+
+def test_get_config_round_trips():
+    model = TokenDropBertBackbone(
+        tiny_backbone(),
+        keep_fraction=0.25,
+        first_dropped_layer=3,
+        beta=0.9,
+        seed=4,
+        **SPECIAL_IDS,
+    )
+    config = model.get_config()
+    restored = TokenDropBertBackbone.from_config(config)
+    assert restored.get_config() == config
+    assert restored.first_dropped_layer == 3
+
+
+@pytest.mark.parametrize(
+    "backbone_kwargs, kwargs, message",
+    [
+        ({"num_layers": 1}, {}, "at least 2 layers.*num_layers=1"),
+        ({}, {"first_dropped_layer": 4}, "first_dropped_layer=4"),
+        ({}, {"first_dropped_layer": 0}, "first_dropped_layer=0"),
+        ({}, {"keep_tokens": 0}, "keep_tokens=0"),
+        ({}, {"keep_tokens": 17}, "max_sequence_length=16.*keep_tokens=17"),
+        ({}, {"keep_fraction": 0.0}, "keep_fraction=0.0"),
+        ({}, {"always_keep_ids": [50]}, r"outside the vocabulary.*\[50\]"),
+    ],
+)
+def test_bad_configuration_is_named(backbone_kwargs, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TokenDropBertBackbone(tiny_backbone(**backbone_kwargs), **kwargs)
+
+
+def test_bad_inputs_are_named():
+    model = TokenDropBertBackbone(tiny_backbone(), keep_tokens=12)
+    inputs = backbone_inputs(sequence_length=10)
+    with pytest.raises(ValueError, match="keep_tokens=12.*sequence length 10"):
+        model(inputs)
+    inputs = backbone_inputs()
+    inputs["segment_ids"] = inputs["segment_ids"][:, :8]
+    with pytest.raises(ValueError, match=r"segment_ids': \(4, 8\)"):
+        model(inputs)
+    with pytest.raises(ValueError, match="Missing backbone inputs"):
+        model({"token_ids": inputs["token_ids"]})
+    with pytest.raises(ValueError, match="BertBackbone"):
+        TokenDropBertBackbone(keras.Sequential())

@@ -1,0 +1,154 @@
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="tokdrop_keras")
+class TokenDrop(keras.layers.Layer):
+    """Keeps each sequence's `keep_tokens` highest-scoring tokens.
+
+    Selection is a top-k over the scores (no full sort); the kept positions
+    are returned in sequence order. In training, tokens tied at the k-th
+    score are chosen at random (seeded), so that early training, when every
+    ordinary token still has the initial importance, keeps a random subset
+    rather than each sequence's first positions. At inference, ties go to
+    the earlier position, deterministically.
+
+    Args:
+        keep_tokens: int. How many tokens of each sequence to keep.
+        keep_fraction: float in `(0, 1]`. Alternative to `keep_tokens`:
+            keep `max(1, round(keep_fraction * seq))` tokens, resolved from
+            the (static) sequence length of each call.
+        seed: int. Seed of the tie-breaking noise.
+        **kwargs: other keyword arguments of `keras.layers.Layer`.
+
+    Call arguments:
+        hidden_states: float tensor `[batch, seq, hidden]`.
+        scores: float tensor `[batch, seq]`, higher is kept first (e.g. the
+            output of `ImportanceTracker`).
+        padding_mask: tensor `[batch, seq]`, nonzero for real tokens.
+        training: bool. Whether to break ties at random.
+
+    Returns:
+        A tuple `(kept_hidden_states [batch, keep_tokens, hidden],
+        kept_padding_mask [batch, keep_tokens] (bool),
+        kept_positions [batch, keep_tokens] (int32))`.
+
+    Example:
+    ```python
+    hidden = np.arange(12, dtype="float32").reshape(1, 6, 2)
+    scores = np.array([[9.0, 1.0, 5.0, 3.0, 7.0, 0.0]])
+    kept, kept_mask, positions = tokdrop_keras.TokenDrop(keep_tokens=3)(
+        hidden, scores, padding_mask=np.ones((1, 6), "int32")
+    )
+    # positions == [[0, 2, 4]], kept == hidden[:, [0, 2, 4]]
+    ```
+    """
+
+    def __init__(
+        self, keep_tokens=None, keep_fraction=None, seed=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        if (keep_tokens is None) == (keep_fraction is None):
+            raise ValueError(
+                "Pass exactly one of `keep_tokens` and `keep_fraction`. "
+                f"Received: keep_tokens={keep_tokens!r}, "
+                f"keep_fraction={keep_fraction!r}"
+            )
+        if keep_tokens is not None and (
+            not isinstance(keep_tokens, int) or keep_tokens <= 0
+        ):
+            raise ValueError(
+                "`keep_tokens` must be a positive int. Received: "
+                f"keep_tokens={keep_tokens!r}"
+            )
+        if keep_fraction is not None and not 0.0 < keep_fraction <= 1.0:
+            raise ValueError(
+                "`keep_fraction` must be in (0, 1]. Received: "
+                f"keep_fraction={keep_fraction!r}"
+            )
+        self.keep_tokens = keep_tokens
+        self.keep_fraction = keep_fraction
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, hidden_states, scores, padding_mask, training=None):
+        batch_seq = tuple(hidden_states.shape[:2])
+        if tuple(scores.shape) != batch_seq or tuple(
+            padding_mask.shape
+        ) != batch_seq:
+            raise ValueError(
+                "`scores` and `padding_mask` must be `[batch, seq]` of "
+                f"`hidden_states` {tuple(hidden_states.shape)}. Received: "
+                f"scores.shape={tuple(scores.shape)}, "
+                f"padding_mask.shape={tuple(padding_mask.shape)}"
+            )
+        sequence_length = batch_seq[1]
+        if sequence_length is None:
+            raise ValueError(
+                "TokenDrop needs a static sequence length (XLA's top-k takes "
+                "a static k); pad inputs to a fixed length."
+            )
+        keep_tokens = self.kept_length(sequence_length)
+        scores = ops.cast(scores, "float32")
+        if training:
+            scores = self._break_ties_at_random(scores, keep_tokens)
+        _, positions = ops.top_k(scores, keep_tokens, sorted=False)
+        positions = ops.sort(ops.cast(positions, "int32"), axis=-1)
+        kept_hidden_states = ops.take_along_axis(
+            hidden_states, positions[:, :, None], axis=1
+        )
+        kept_padding_mask = ops.take_along_axis(
+            ops.cast(padding_mask, "bool"), positions, axis=1
+        )
+        return kept_hidden_states, kept_padding_mask, positions
+
+    def kept_length(self, sequence_length):
+        """The number of tokens kept from sequences of `sequence_length`."""
+        if self.keep_tokens is None:
+            return max(1, round(self.keep_fraction * sequence_length))
+        if self.keep_tokens > sequence_length:
+            raise ValueError(
+                f"`keep_tokens={self.keep_tokens}` exceeds the sequence "
+                f"length {sequence_length}."
+            )
+        return self.keep_tokens
+
+    def _break_ties_at_random(self, scores, keep_tokens):
+        """Ranks tokens so that top-k takes every token above the k-th score
+        and a uniformly random subset of those tied with it."""
+        kth_score = ops.top_k(scores, keep_tokens, sorted=True)[0][:, -1:]
+        noise = keras.random.uniform(
+            ops.shape(scores), seed=self.seed_generator, dtype="float32"
+        )
+        return ops.where(
+            scores > kth_score,
+            2.0,
+            ops.where(scores == kth_score, 0.5 + noise * 0.5, 0.0),
+        )
+
+    def compute_output_spec(
+        self, hidden_states, scores, padding_mask, training=None
+    ):
+        batch_size, sequence_length, hidden_dim = hidden_states.shape
+        kept_length = (
+            None if sequence_length is None else self.kept_length(sequence_length)
+        )
+        kept_shape = (batch_size, kept_length)
+        return (
+            keras.KerasTensor(
+                kept_shape + (hidden_dim,), dtype=hidden_states.dtype
+            ),
+            keras.KerasTensor(kept_shape, dtype="bool"),
+            keras.KerasTensor(kept_shape, dtype="int32"),
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "keep_tokens": self.keep_tokens,
+                "keep_fraction": self.keep_fraction,
+                "seed": self.seed,
+            }
+        )
+        return config
