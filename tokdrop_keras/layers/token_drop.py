@@ -1,13 +1,20 @@
 import keras
+import tensorflow as tf
 from keras import ops
+
+from tokdrop_keras.layers.top_k_selection import mask_to_positions
+from tokdrop_keras.layers.top_k_selection import sortable_keys
+from tokdrop_keras.layers.top_k_selection import top_k_mask
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
 class TokenDrop(keras.layers.Layer):
     """Keeps each sequence's `keep_tokens` highest-scoring tokens.
 
-    Selection is a top-k over the scores (no full sort); the kept positions
-    are returned in sequence order. In training, tokens tied at the k-th
+    Selection is a top-k over the scores, found by a bitwise search for each
+    row's k-th largest score rather than by sorting (XLA:CPU slows down
+    train steps that contain a sort); the kept positions are returned in
+    sequence order. In training, tokens tied at the k-th
     score are chosen at random (seeded), so that early training, when every
     ordinary token still has the initial importance, keeps a random subset
     rather than each sequence's first positions. At inference, ties go to
@@ -85,20 +92,24 @@ class TokenDrop(keras.layers.Layer):
         sequence_length = batch_seq[1]
         if sequence_length is None:
             raise ValueError(
-                "TokenDrop needs a static sequence length (XLA's top-k takes "
-                "a static k); pad inputs to a fixed length."
+                "TokenDrop needs a static sequence length (XLA needs a static "
+                "number of kept tokens); pad inputs to a fixed length."
             )
         keep_tokens = self.kept_length(sequence_length)
-        scores = ops.cast(scores, "float32")
+        tie_keys = None
         if training:
-            scores = self._break_ties_at_random(scores, keep_tokens)
-        _, positions = ops.top_k(scores, keep_tokens, sorted=False)
-        positions = ops.sort(ops.cast(positions, "int32"), axis=-1)
-        kept_hidden_states = ops.take_along_axis(
-            hidden_states, positions[:, :, None], axis=1
-        )
-        kept_padding_mask = ops.take_along_axis(
-            ops.cast(padding_mask, "bool"), positions, axis=1
+            tie_keys = keras.random.randint(
+                ops.shape(scores),
+                minval=0,
+                maxval=2**31 - 1,
+                dtype="int32",
+                seed=self.seed_generator,
+            )
+        kept = top_k_mask(sortable_keys(scores), keep_tokens, tie_keys=tie_keys)
+        positions = mask_to_positions(kept, keep_tokens)
+        kept_hidden_states = tf.gather(hidden_states, positions, batch_dims=1)
+        kept_padding_mask = tf.gather(
+            ops.cast(padding_mask, "bool"), positions, batch_dims=1
         )
         return kept_hidden_states, kept_padding_mask, positions
 
@@ -112,19 +123,6 @@ class TokenDrop(keras.layers.Layer):
                 f"length {sequence_length}."
             )
         return self.keep_tokens
-
-    def _break_ties_at_random(self, scores, keep_tokens):
-        """Ranks tokens so that top-k takes every token above the k-th score
-        and a uniformly random subset of those tied with it."""
-        kth_score = ops.top_k(scores, keep_tokens, sorted=True)[0][:, -1:]
-        noise = keras.random.uniform(
-            ops.shape(scores), seed=self.seed_generator, dtype="float32"
-        )
-        return ops.where(
-            scores > kth_score,
-            2.0,
-            ops.where(scores == kth_score, 0.5 + noise * 0.5, 0.0),
-        )
 
     def compute_output_spec(
         self, hidden_states, scores, padding_mask, training=None

@@ -1,0 +1,190 @@
+"""Train-step time: token dropping vs the full-length baseline.
+
+Both arms are built from the same backbone config and run in this one
+process, alternating step by step after warm-up; the table reports the
+median step times, their ratio and the ratio a FLOP model predicts, with XLA
+off and on, and the share of a step the importance-table update takes.
+
+Usage:
+    python benchmarks/step_time.py            # the README's table
+    python benchmarks/step_time.py --quick    # tiny sizes, a smoke run
+"""
+
+import argparse
+import statistics
+import time
+
+import tokdrop_keras  # noqa: F401  (sets the Keras backend)
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+from tokdrop_keras import TokenDropBertMaskedLM
+
+VOCABULARY_SIZE = 8192
+SPECIAL_IDS = {"always_keep_ids": [1, 2, 3, 4], "always_drop_ids": [0]}
+
+CONFIGS = {
+    "L12 H256 S512 B8": dict(
+        num_layers=12, hidden_dim=256, num_heads=4, intermediate_dim=1024,
+        sequence_length=512, batch_size=8,
+    ),
+    "L12 H128 S128 B32": dict(
+        num_layers=12, hidden_dim=128, num_heads=2, intermediate_dim=512,
+        sequence_length=128, batch_size=32,
+    ),
+}
+QUICK_CONFIGS = {
+    "L4 H64 S64 B8": dict(
+        num_layers=4, hidden_dim=64, num_heads=2, intermediate_dim=256,
+        sequence_length=64, batch_size=8,
+    ),
+}
+
+
+def layer_flops(queries, keys, hidden_dim, intermediate_dim):
+    """Multiply-adds x 2 of one encoder layer's forward pass."""
+    projections = 2 * hidden_dim * hidden_dim * (2 * queries + 2 * keys)
+    attention = 2 * 2 * queries * keys * hidden_dim
+    feedforward = 2 * 2 * queries * hidden_dim * intermediate_dim
+    return projections + attention + feedforward
+
+
+def flop_ratio(num_layers, hidden_dim, intermediate_dim, sequence_length):
+    """Token-drop / baseline FLOPs of the encoder and MLM head (default
+    layout, half the tokens kept); training multiplies both by ~3."""
+    seq, kept = sequence_length, sequence_length // 2
+    predictions = round(0.15 * seq)
+    head = 2 * predictions * (hidden_dim * hidden_dim + hidden_dim * VOCABULARY_SIZE)
+    full = layer_flops(seq, seq, hidden_dim, intermediate_dim)
+    boundary = num_layers // 2 - 1
+    token_drop = (
+        boundary * full
+        + layer_flops(kept, seq, hidden_dim, intermediate_dim)
+        + (num_layers - boundary - 2)
+        * layer_flops(kept, kept, hidden_dim, intermediate_dim)
+        + full
+    )
+    return (token_drop + head) / (num_layers * full + head)
+
+
+def batch(sequence_length, batch_size, seed=0):
+    rng = np.random.default_rng(seed)
+    predictions = round(0.15 * sequence_length)
+    token_ids = rng.integers(5, VOCABULARY_SIZE, (batch_size, sequence_length))
+    token_ids[:, 0], token_ids[:, -1] = 2, 3
+    positions = np.sort(
+        np.stack(
+            [
+                rng.choice(sequence_length - 2, predictions, replace=False) + 1
+                for _ in range(batch_size)
+            ]
+        ),
+        axis=1,
+    )
+    mask_ids = np.take_along_axis(token_ids, positions, axis=1)
+    np.put_along_axis(token_ids, positions, 4, axis=1)
+    x = {
+        "token_ids": token_ids,
+        "segment_ids": np.zeros_like(token_ids),
+        "padding_mask": np.ones_like(token_ids),
+        "mask_positions": positions,
+    }
+    x = {k: tf.constant(v, tf.int32) for k, v in x.items()}
+    return x, tf.constant(mask_ids, tf.int32), tf.ones(mask_ids.shape)
+
+
+def masked_lm(config, token_drop, jit_compile):
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=VOCABULARY_SIZE,
+        num_layers=config["num_layers"],
+        num_heads=config["num_heads"],
+        hidden_dim=config["hidden_dim"],
+        intermediate_dim=config["intermediate_dim"],
+        max_sequence_length=config["sequence_length"],
+    )
+    model = TokenDropBertMaskedLM(backbone, token_drop=token_drop, **SPECIAL_IDS)
+    model.compile(jit_compile=jit_compile)
+    return model
+
+
+def update_seconds(model, data, jit_compile, repeats=20):
+    """Median time of one importance-table update on this batch."""
+    _, mask_ids, mask_weights = data
+    losses = tf.random.uniform(mask_ids.shape, 0.0, 8.0)
+    update = tf.function(
+        model.importance_tracker.update, jit_compile=jit_compile
+    )
+    update(mask_ids, losses, mask_weights)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        update(mask_ids, losses, mask_weights)
+        model.importance_tracker.importance.numpy()  # wait for the result
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure(config, jit_compile, rounds, warmup):
+    data = batch(config["sequence_length"], config["batch_size"])
+    models = {
+        "baseline": masked_lm(config, False, jit_compile),
+        "token drop": masked_lm(config, True, jit_compile),
+    }
+    for model in models.values():
+        for _ in range(warmup):
+            model.train_on_batch(*data)
+    times = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.train_on_batch(*data)
+            times[name].append(time.perf_counter() - start)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    update = update_seconds(models["token drop"], data, jit_compile)
+    return medians, update
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+    configs = QUICK_CONFIGS if args.quick else CONFIGS
+
+    print(
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"devices: {[d.name for d in tf.config.list_logical_devices()]}"
+    )
+    header = (
+        "| config | XLA | baseline s/step | token drop s/step | measured ratio "
+        "| FLOP ratio | table update / step |"
+    )
+    rows = [header, "|" + " --- |" * 7]
+    for name, config in configs.items():
+        expected = flop_ratio(
+            config["num_layers"],
+            config["hidden_dim"],
+            config["intermediate_dim"],
+            config["sequence_length"],
+        )
+        for jit_compile in (False, True):
+            medians, update = measure(
+                config, jit_compile, args.rounds, args.warmup
+            )
+            base, drop = medians["baseline"], medians["token drop"]
+            rows.append(
+                f"| {name} | {'on' if jit_compile else 'off'} | {base:.4f} "
+                f"| {drop:.4f} | {drop / base:.3f} | {expected:.3f} "
+                f"| {100 * update / drop:.2f}% |"
+            )
+            print(rows[-1], flush=True)
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
