@@ -204,3 +204,13 @@ def test_bad_arguments_are_named():
     del x["mask_positions"]
     with pytest.raises(ValueError, match=r"Missing inputs \['mask_positions'\]"):
         model(x)
+
+
+def test_evaluation_and_prediction_run_the_full_length_backbone():
+    x, mask_ids, mask_weights = tiny_inputs(batch_size=4, num_predictions=3)
+    model = tiny_masked_lm(keep_tokens=4)
+    full = TokenDropBertMaskedLM(model.backbone, token_drop=False)
+    full.masked_lm_head.set_weights(model.masked_lm_head.get_weights())
+    np.testing.assert_array_equal(model(x), full(x))
+    dropped = model(x, training=True)
+    assert np.abs(dropped - full(x)).max() > 1e-3

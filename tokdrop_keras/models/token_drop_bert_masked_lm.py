@@ -10,6 +10,7 @@ from tokdrop_keras.layers.importance_tracker import _sum_over_replicas
 from tokdrop_keras.metrics.importance_update import ImportanceUpdate
 from tokdrop_keras.models.token_drop_bert_backbone import BACKBONE_INPUTS
 from tokdrop_keras.models.token_drop_bert_backbone import TokenDropBertBackbone
+from tokdrop_keras.training.optimizer import bert_adamw
 
 IMPORTANCE_TRACKER_OPTIONS = (
     "initial_importance",
@@ -43,8 +44,10 @@ class TokenDropBertMaskedLM(keras.Model):
     `[batch, num_predictions, vocabulary_size]` of keras-hub's `MaskedLMHead`,
     tied to the token embedding.
 
-    The loss is the weighted mean of the per-prediction cross-entropies. In
-    training, those same per-prediction losses update the importance table
+    Tokens are dropped in training only: evaluation and prediction run the
+    full-length backbone, the model users fine-tune. The loss is the weighted
+    mean of the per-prediction cross-entropies. In training, those same
+    per-prediction losses update the importance table
     (through a metric, inside the compiled step), which also reports
     `kept_mask_fraction`. `token_drop=False` is the baseline: the plain
     backbone, through the same loss, table update and train step.
@@ -141,7 +144,7 @@ class TokenDropBertMaskedLM(keras.Model):
             )
         backbone_inputs = {name: inputs[name] for name in BACKBONE_INPUTS}
         mask_positions = ops.cast(inputs["mask_positions"], "int32")
-        if self.token_drop:
+        if self.token_drop and training:
             outputs, kept_positions = self.token_drop_backbone(
                 backbone_inputs, training=training, return_kept_positions=True
             )
@@ -195,9 +198,9 @@ class TokenDropBertMaskedLM(keras.Model):
         The loss is built in (`compute_loss`); passing `loss` is an error.
 
         Args:
-            optimizer: `"auto"` or a Keras optimizer. `"auto"` is BERT's
-                AdamW (learning rate 1e-4, weight decay 0.01, not on
-                LayerNorm parameters and biases).
+            optimizer: `"auto"` or a Keras optimizer. `"auto"` is
+                `bert_adamw()`: AdamW at a constant 1e-4, weight decay 0.01
+                except on LayerNorm parameters and biases.
             weighted_metrics: `"auto"` or a list; `"auto"` reports masked-LM
                 `accuracy`.
             jit_compile: bool or `"auto"`. `"auto"` uses XLA on GPU and TPU
@@ -211,12 +214,7 @@ class TokenDropBertMaskedLM(keras.Model):
                 f"not pass `loss`. Received: loss={kwargs['loss']!r}"
             )
         if optimizer == "auto":
-            optimizer = keras.optimizers.AdamW(
-                learning_rate=1e-4, weight_decay=0.01, epsilon=1e-6
-            )
-            optimizer.exclude_from_weight_decay(
-                var_names=["bias", "gamma", "beta"]
-            )
+            optimizer = bert_adamw()
         if weighted_metrics == "auto":
             weighted_metrics = [
                 keras.metrics.SparseCategoricalAccuracy(name="accuracy")

@@ -1,0 +1,105 @@
+import os
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+import tensorflow as tf
+from tiny_bert import VOCABULARY
+from tiny_bert import tiny_inputs
+
+from tokdrop_keras import TokenDropBertMaskedLM
+from tokdrop_keras.export import atomic_directory
+from tokdrop_keras.export import export_pretrained
+from tiny_bert import SPECIAL_IDS
+from tiny_bert import tiny_backbone
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = TokenDropBertMaskedLM(tiny_backbone(), **SPECIAL_IDS)
+    x, y, w = tiny_inputs(batch_size=8, num_predictions=4)
+    model.compile()
+    model.fit(x, y, sample_weight=w, epochs=1, verbose=0)
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCABULARY)
+    export_dir = os.path.join(tmp_path_factory.mktemp("export"), "run")
+    export_pretrained(model, tokenizer, export_dir, sequence_length=16)
+    return model, export_dir
+
+
+def encoder_inputs():
+    x, _, _ = tiny_inputs(batch_size=3)
+    return x
+
+
+def test_saved_model_matches_the_backbone_and_stays_trainable(exported):
+    model, export_dir = exported
+    x = encoder_inputs()
+    expected = model.backbone(
+        {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+    )
+    loaded = tf.saved_model.load(os.path.join(export_dir, "saved_model"))
+    outputs = loaded.signatures["serving_default"](
+        input_word_ids=tf.constant(x["token_ids"]),
+        input_mask=tf.constant(x["padding_mask"]),
+        input_type_ids=tf.constant(x["segment_ids"]),
+    )
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(outputs[key], expected[key], atol=1e-5)
+
+    layer = keras.layers.TFSMLayer(
+        os.path.join(export_dir, "saved_model"),
+        call_endpoint="serving_default",
+        trainable=True,
+    )
+    assert len(layer.trainable_weights) == len(model.backbone.trainable_weights)
+
+
+def test_preset_loads_as_backbone_and_classifier(exported):
+    model, export_dir = exported
+    preset = os.path.join(export_dir, "preset")
+    backbone = keras_hub.models.BertBackbone.from_preset(preset)
+    for loaded, trained in zip(backbone.weights, model.backbone.weights):
+        np.testing.assert_array_equal(loaded, trained)
+    classifier = keras_hub.models.BertTextClassifier.from_preset(
+        preset, num_classes=2
+    )
+    assert classifier.predict(["w1 w2 w3"], verbose=0).shape == (1, 2)
+
+
+def test_importance_table_is_sorted_and_complete(exported):
+    model, export_dir = exported
+    with open(os.path.join(export_dir, "importance.tsv")) as file:
+        header, *rows = file.read().splitlines()
+    assert header == "token\timportance\ttimes_seen"
+    rows = [row.split("\t") for row in rows]
+    assert sorted(token for token, _, _ in rows) == sorted(VOCABULARY)
+    importance = [float(value) for _, value, _ in rows]
+    assert importance == sorted(importance, reverse=True)
+    table = model.importance_tracker.importance.numpy()
+    counts = model.importance_tracker.prediction_counts.numpy()
+    for token, value, seen in rows:
+        token_id = VOCABULARY.index(token)
+        assert float(value) == pytest.approx(table[token_id], abs=1e-6)
+        assert int(seen) == counts[token_id]
+
+
+def test_refuses_a_non_empty_folder_and_keeps_it(exported):
+    _, export_dir = exported
+    before = sorted(os.listdir(export_dir))
+    with pytest.raises(ValueError, match="exists and is not empty"):
+        with atomic_directory(export_dir):
+            pass
+    assert sorted(os.listdir(export_dir)) == before
+
+
+def test_interrupted_export_leaves_nothing(tmp_path):
+    target = os.path.join(tmp_path, "out")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_directory(target) as tmp:
+            open(os.path.join(tmp, "half_written"), "w").close()
+            raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == []
+    with atomic_directory(target) as tmp:
+        open(os.path.join(tmp, "done"), "w").close()
+    assert os.listdir(target) == ["done"]

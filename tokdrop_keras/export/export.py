@@ -1,0 +1,60 @@
+import os
+
+import keras_hub
+
+from tokdrop_keras.export.atomic_directory import atomic_directory
+from tokdrop_keras.export.importance_table import write_importance_table
+from tokdrop_keras.export.saved_model import export_bert_saved_model
+
+PRESET_DIR = "preset"
+SAVED_MODEL_DIR = "saved_model"
+IMPORTANCE_TABLE_FILE = "importance.tsv"
+
+
+def export_pretrained(
+    masked_lm, tokenizer, export_dir, sequence_length=512, overwrite=False
+):
+    """Exports a pretrained model for fine-tuning, atomically.
+
+    Writes, under `export_dir`:
+    - `preset/`: a keras-hub preset (backbone, tokenizer and a classifier
+      preprocessor) for `keras_hub.models.BertBackbone.from_preset` and
+      `keras_hub.models.BertTextClassifier.from_preset(num_classes=...)`;
+    - `saved_model/`: the plain encoder as a TF SavedModel with TF Hub's BERT
+      signature (see `export_bert_saved_model`);
+    - `importance.tsv`: the learned importance table.
+
+    Args:
+        masked_lm: a trained `TokenDropBertMaskedLM`.
+        tokenizer: the `keras_hub.models.BertTokenizer` it was trained with.
+        export_dir: output folder (local or `gs://`).
+        sequence_length: int. Sequence length of the exported preprocessor.
+        overwrite: bool. Replace a non-empty `export_dir`.
+
+    Example:
+    ```python
+    export_pretrained(model, tokenizer, "exports/run1", sequence_length=128)
+    keras_hub.models.BertTextClassifier.from_preset(
+        "exports/run1/preset", num_classes=2
+    )
+    ```
+    """
+    backbone = masked_lm.backbone
+    if tokenizer.vocabulary_size() != backbone.vocabulary_size:
+        raise ValueError(
+            f"The tokenizer has {tokenizer.vocabulary_size()} tokens but the "
+            f"backbone a vocabulary of {backbone.vocabulary_size}."
+        )
+    with atomic_directory(export_dir, overwrite=overwrite) as tmp:
+        preset_dir = os.path.join(tmp, PRESET_DIR)
+        backbone.save_to_preset(preset_dir)
+        keras_hub.models.BertTextClassifierPreprocessor(
+            tokenizer,
+            sequence_length=min(sequence_length, backbone.max_sequence_length),
+        ).save_to_preset(preset_dir)
+        export_bert_saved_model(backbone, os.path.join(tmp, SAVED_MODEL_DIR))
+        write_importance_table(
+            masked_lm.importance_tracker,
+            tokenizer.get_vocabulary(),
+            os.path.join(tmp, IMPORTANCE_TABLE_FILE),
+        )

@@ -1,0 +1,89 @@
+import keras
+
+
+@keras.saving.register_keras_serializable(package="tokdrop_keras")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """BERT's learning rate: linear warmup to a peak, then linear decay to 0.
+
+    The decay is Keras' `PolynomialDecay` (power 1); the warmup ramps from 0.
+
+    Args:
+        peak_learning_rate: float.
+        total_steps: int. Steps until the rate reaches 0.
+        warmup_steps: int. Steps of linear warmup.
+
+    Example:
+    ```python
+    schedule = WarmupLinearDecay(1e-3, total_steps=100, warmup_steps=10)
+    float(schedule(5)), float(schedule(10)), float(schedule(55))
+    # (0.0005, 0.001, 0.0005)
+    ```
+    """
+
+    def __init__(self, peak_learning_rate, total_steps, warmup_steps):
+        if not 0 <= warmup_steps < total_steps:
+            raise ValueError(
+                "Need 0 <= warmup_steps < total_steps. Received: "
+                f"warmup_steps={warmup_steps}, total_steps={total_steps}"
+            )
+        self.peak_learning_rate = peak_learning_rate
+        self.total_steps = total_steps
+        self.warmup_steps = warmup_steps
+        self.decay = keras.optimizers.schedules.PolynomialDecay(
+            peak_learning_rate,
+            decay_steps=total_steps - warmup_steps,
+            end_learning_rate=0.0,
+            power=1.0,
+        )
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warmup = self.peak_learning_rate * step / max(self.warmup_steps, 1)
+        return keras.ops.where(
+            step < self.warmup_steps,
+            warmup,
+            self.decay(step - self.warmup_steps),
+        )
+
+    def get_config(self):
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+        }
+
+
+def bert_adamw(
+    learning_rate=1e-4, total_steps=None, warmup_steps=0, weight_decay=0.01
+):
+    """BERT's optimiser: AdamW with warmup and linear decay, no weight decay
+    on LayerNorm parameters and biases, gradients clipped to norm 1.
+
+    Args:
+        learning_rate: float. Peak learning rate.
+        total_steps: int. Training steps; `None` keeps the rate constant.
+        warmup_steps: int. Warmup steps.
+        weight_decay: float.
+
+    Returns:
+        A `keras.optimizers.AdamW`.
+
+    Example:
+    ```python
+    optimizer = bert_adamw(1e-4, total_steps=10_000, warmup_steps=1_000)
+    model.compile(optimizer=optimizer)
+    ```
+    """
+    if total_steps is not None:
+        learning_rate = WarmupLinearDecay(
+            learning_rate, total_steps, warmup_steps
+        )
+    optimizer = keras.optimizers.AdamW(
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+        epsilon=1e-6,
+        global_clipnorm=1.0,
+    )
+    # Keras' LayerNormalization names its parameters gamma and beta.
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
