@@ -14,12 +14,26 @@ setuptools.setup(
     python_requires=">=3.11,<3.12",
     packages=setuptools.find_packages(include=["tokdrop_keras*"]),
     include_package_data=True,
+    package_data={
+        "tokdrop_keras": [
+            "data/assets/*.md",
+            "data/assets/*.txt",
+            "data/assets/pretrain/*.txt.gz",
+            "data/assets/sentiment/*.tsv",
+        ]
+    },
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
         "keras-hub==0.32.0",
         "tensorflow-text==2.21.1",
         "tensorflow-datasets==4.9.10",
+        # TFDS 4.9.10 imports it to prepare any dataset, but only declares
+        # it for Python < 3.9.
+        "importlib_resources==7.1.0",
+        # TensorBoard logs of experiments/pretrain.py; plots of the demo.
+        "tensorboard==2.21.0",
+        "matplotlib==3.11.2",
     ],
     extras_require={"test": ["pytest==9.2.0"]},
     license="Apache-2.0",

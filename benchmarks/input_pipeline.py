@@ -1,0 +1,116 @@
+"""Input pipeline throughput next to what training consumes.
+
+Prints examples/s of `pretraining_dataset` from text (the embedded corpus)
+and from token-id TFRecords, and the examples/s that `TokenDropBertMaskedLM`
+trains on for a tiny (L4/H128) and a small (L4/H512) BERT, on the same
+machine. The pipeline should supply at least 5x what training consumes.
+
+    python benchmarks/input_pipeline.py [--batch_size 32]
+"""
+
+import argparse
+import os
+import tempfile
+import time
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+import tokdrop_keras
+from tokdrop_keras.data import bert_tokenizer
+from tokdrop_keras.data import embedded_corpus_files
+from tokdrop_keras.data import pretraining_dataset
+from tokdrop_keras.data import write_pretraining_tfrecords
+
+MODELS = {
+    "tiny (L4/H128)": dict(
+        num_layers=4, num_heads=2, hidden_dim=128, intermediate_dim=512
+    ),
+    "small (L4/H512)": dict(
+        num_layers=4, num_heads=8, hidden_dim=512, intermediate_dim=2048
+    ),
+}
+
+
+def pipeline_examples_per_second(dataset, batch_size, batches):
+    iterator = iter(dataset)
+    for _ in range(20):  # Warm-up: fill the shuffle buffers.
+        next(iterator)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(iterator)
+    return batches * batch_size / (time.perf_counter() - start)
+
+
+def training_examples_per_second(config, batch, sequence_length, steps):
+    tokenizer = bert_tokenizer()
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(),
+        max_sequence_length=sequence_length,
+        **config,
+    )
+    model = tokdrop_keras.TokenDropBertMaskedLM(
+        backbone, **tokdrop_keras.special_token_ids(tokenizer)
+    )
+    model.compile(jit_compile=False)
+    # One cached batch: time the model only, not the input pipeline.
+    data = tf.data.Dataset.from_tensors(batch).repeat()
+    model.fit(data, steps_per_epoch=3, epochs=1, verbose=0)  # Warm-up.
+    start = time.perf_counter()
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    batch_size = batch[1].shape[0]
+    return steps * batch_size / (time.perf_counter() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--sequence_length", type=int, default=128)
+    parser.add_argument("--pipeline_batches", type=int, default=300)
+    parser.add_argument("--training_steps", type=int, default=10)
+    args = parser.parse_args()
+    keras.utils.set_random_seed(0)
+    options = dict(
+        batch_size=args.batch_size, sequence_length=args.sequence_length
+    )
+    results = {}
+    results["pipeline from text"] = pipeline_examples_per_second(
+        pretraining_dataset(**options), args.batch_size, args.pipeline_batches
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        prefix = os.path.join(directory, "train")
+        write_pretraining_tfrecords(
+            embedded_corpus_files(), prefix, split="train", verbose=False
+        )
+        results["pipeline from TFRecords"] = pipeline_examples_per_second(
+            pretraining_dataset(source=f"tfrecord:{prefix}-*", **options),
+            args.batch_size,
+            args.pipeline_batches,
+        )
+    batch = next(iter(pretraining_dataset(**options)))
+    consumed = {
+        f"training, {name}": training_examples_per_second(
+            config, batch, args.sequence_length, args.training_steps
+        )
+        for name, config in MODELS.items()
+    }
+    results.update(consumed)
+    cores = os.cpu_count()
+    print(
+        f"\nS={args.sequence_length}, batch {args.batch_size}, "
+        f"{cores} CPU cores, TensorFlow {tf.__version__}"
+    )
+    print(
+        f"{'':28s} {'examples/s':>11s}  "
+        + "  ".join(
+            f"{'/ ' + name.split(',')[1].strip():>18s}" for name in consumed
+        )
+    )
+    for name, rate in results.items():
+        ratios = "  ".join(f"{rate / c:17.1f}x" for c in consumed.values())
+        print(f"{name:28s} {rate:11.0f}  {ratios}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""From packed token ids to the masked-LM model's inputs."""
+
+import keras_hub
+import tensorflow as tf
+
+
+def max_predictions_for(sequence_length, mask_rate=0.15):
+    """The number of prediction slots per sequence: `round(rate * length)`.
+
+    Example:
+    ```python
+    max_predictions_for(128)  # 19
+    ```
+    """
+    return int(round(mask_rate * sequence_length))
+
+
+class MaskedLMInputs:
+    """Turns batches of packed token ids into masked-LM model inputs.
+
+    Adds `[CLS]`/`[SEP]` and padding (keras-hub `StartEndPacker`), then
+    masks with keras-hub's `MaskedLMMaskGenerator`: `mask_rate` of the
+    tokens (rounded up per sequence, at most `max_predictions`), 80%
+    `[MASK]`, 10% random token, 10% unchanged; the tokenizer's special
+    tokens (`[CLS]`, `[SEP]`, `[PAD]`, `[MASK]`) are never selected.
+
+    `pack` is stateless and may run in a parallel map; `mask` draws random
+    numbers, so it must run in a sequential map: its op seeds are fixed by
+    `seed` when traced, which makes the masks a deterministic stream that
+    goes on (fresh masks) from one epoch to the next.
+
+    Args:
+        tokenizer: a `keras_hub.models.BertTokenizer`.
+        sequence_length: int. Length of the sequences, specials included.
+        mask_rate: float. Fraction of the tokens to predict.
+        max_predictions: int or `None` (`round(mask_rate * sequence_length)`).
+        seed: int. Seed of the masks.
+
+    Example:
+    ```python
+    inputs = MaskedLMInputs(bert_tokenizer(), sequence_length=128)
+    batches = packed.ragged_batch(32).map(inputs.pack).map(inputs.mask)
+    # (x, mask_ids, mask_weights) batches
+    ```
+    """
+
+    def __init__(
+        self,
+        tokenizer,
+        sequence_length,
+        mask_rate=0.15,
+        max_predictions=None,
+        seed=0,
+    ):
+        if max_predictions is None:
+            max_predictions = max_predictions_for(sequence_length, mask_rate)
+        self.sequence_length = sequence_length
+        self.max_predictions = max_predictions
+        self.seed = seed
+        self.packer = keras_hub.layers.StartEndPacker(
+            sequence_length=sequence_length,
+            start_value=tokenizer.cls_token_id,
+            end_value=tokenizer.sep_token_id,
+            pad_value=tokenizer.pad_token_id,
+        )
+        self.masker = keras_hub.layers.MaskedLMMaskGenerator(
+            vocabulary_size=tokenizer.vocabulary_size(),
+            mask_selection_rate=mask_rate,
+            mask_token_id=tokenizer.mask_token_id,
+            mask_selection_length=max_predictions,
+            unselectable_token_ids=tokenizer.special_token_ids,
+        )
+
+    def pack(self, token_ids):
+        """`[batch, None]` packed ids → `[batch, sequence_length]` ids."""
+        return tf.cast(self.packer(token_ids), "int32")
+
+    def mask(self, token_ids):
+        """Masks `[batch, sequence_length]` ids; returns `(x, y, weights)`."""
+        # Inside a `tf.data` function this seeds only that function's graph.
+        tf.random.set_seed(self.seed)
+        # One sequence at a time: on a batch, the generator's item selector
+        # shuffles the rows in a parallel `map_fn`, which hands out the
+        # random numbers to the rows in a racy order.
+        masked = tf.map_fn(
+            self.masker,
+            token_ids,
+            parallel_iterations=1,
+            fn_output_signature={
+                "token_ids": tf.int32,
+                "mask_positions": tf.int64,
+                "mask_ids": tf.int32,
+                "mask_weights": tf.float32,
+            },
+        )
+        batch_size = token_ids.shape[0]
+        sequence_shape = [batch_size, self.sequence_length]
+        predictions_shape = [batch_size, self.max_predictions]
+        x = {
+            "token_ids": tf.ensure_shape(
+                tf.cast(masked["token_ids"], "int32"), sequence_shape
+            ),
+            "segment_ids": tf.zeros_like(token_ids),
+            "padding_mask": tf.cast(
+                tf.not_equal(token_ids, self.packer.pad_value), "int32"
+            ),
+            "mask_positions": tf.ensure_shape(
+                tf.cast(masked["mask_positions"], "int32"), predictions_shape
+            ),
+        }
+        mask_ids = tf.ensure_shape(
+            tf.cast(masked["mask_ids"], "int32"), predictions_shape
+        )
+        mask_weights = tf.ensure_shape(
+            tf.cast(masked["mask_weights"], "float32"), predictions_shape
+        )
+        return x, mask_ids, mask_weights

@@ -1,0 +1,136 @@
+"""Reading TF Model Garden BERT pretraining TFRecords."""
+
+import tensorflow as tf
+
+from tokdrop_keras.data.corpus import match_files
+from tokdrop_keras.data.tfrecords import read_first_example
+
+SEQUENCE_FEATURES = ("input_word_ids", "input_mask", "input_type_ids")
+PREDICTION_FEATURES = ("masked_lm_positions", "masked_lm_ids")
+WEIGHT_FEATURE = "masked_lm_weights"
+# `next_sentence_labels`, when present, is ignored (no next-sentence task).
+
+
+def _check_file(path, sequence_length, max_predictions):
+    """Checks one file's first record; returns its (length, predictions)."""
+    features = read_first_example(path).features.feature
+    expected = SEQUENCE_FEATURES + PREDICTION_FEATURES + (WEIGHT_FEATURE,)
+    missing = [name for name in expected if name not in features]
+    if missing:
+        raise ValueError(
+            f"{path}: Model Garden records need features {list(expected)}; "
+            f"missing {missing} (found {sorted(features)})."
+        )
+    for name in expected:
+        kind = "float_list" if name == WEIGHT_FEATURE else "int64_list"
+        if features[name].WhichOneof("kind") != kind:
+            raise ValueError(f"{path}: feature {name!r} must be a {kind}.")
+
+    def length(name):
+        return len(
+            getattr(features[name], features[name].WhichOneof("kind")).value
+        )
+
+    for names, size in (
+        (SEQUENCE_FEATURES, sequence_length),
+        (PREDICTION_FEATURES + (WEIGHT_FEATURE,), max_predictions),
+    ):
+        size = size or length(names[0])
+        for name in names:
+            if length(name) != size:
+                raise ValueError(
+                    f"{path}: feature {name!r} has length {length(name)}, "
+                    f"expected {size}."
+                )
+    return length(SEQUENCE_FEATURES[0]), length(PREDICTION_FEATURES[0])
+
+
+def model_garden_dataset(
+    file_patterns,
+    batch_size=32,
+    sequence_length=None,
+    max_sequence_length=None,
+    seed=0,
+    shuffle=True,
+    repeat=True,
+):
+    """Masked-LM batches from Model Garden BERT pretraining TFRecords.
+
+    Reads the records that Model Garden's `create_pretraining_data.py`
+    writes (`input_word_ids`, `input_mask`, `input_type_ids`,
+    `masked_lm_positions`, `masked_lm_ids`, `masked_lm_weights`; an optional
+    `next_sentence_labels` is ignored) and maps them to this package's input
+    format: `x = {"token_ids", "segment_ids", "padding_mask",
+    "mask_positions"}`, `y = mask_ids`, `sample_weight = mask_weights`. Their
+    masks are the ones written in the records (static masking).
+
+    Args:
+        file_patterns: a file name or glob, or a list of them.
+        batch_size: int. Incomplete last batches are dropped.
+        sequence_length: int or `None` (taken from the first record). Every
+            file's first record is checked against it.
+        max_sequence_length: int or `None`: the backbone's maximum.
+        seed: int. Seed of the shuffle.
+        shuffle: bool. Shuffle the records.
+        repeat: bool. Repeat forever.
+
+    Raises:
+        ValueError: now, naming the file and feature, if a feature is
+            missing or has the wrong type or length, or the sequence length
+            is above `max_sequence_length`.
+
+    Example:
+    ```python
+    dataset = model_garden_dataset("gs://bucket/wiki_books/train-*")
+    model.fit(dataset, steps_per_epoch=1000)
+    ```
+    """
+    files = match_files(file_patterns)
+    sequence_length, max_predictions = _check_file(
+        files[0], sequence_length, None
+    )
+    for path in files[1:]:
+        _check_file(path, sequence_length, max_predictions)
+    if (
+        max_sequence_length is not None
+        and sequence_length > max_sequence_length
+    ):
+        raise ValueError(
+            f"{files[0]}: records have sequence length {sequence_length}, "
+            f"above the backbone's max_sequence_length={max_sequence_length}."
+        )
+    spec = {
+        name: tf.io.FixedLenFeature([sequence_length], tf.int64)
+        for name in SEQUENCE_FEATURES
+    }
+    spec.update(
+        {
+            name: tf.io.FixedLenFeature([max_predictions], tf.int64)
+            for name in PREDICTION_FEATURES
+        }
+    )
+    spec[WEIGHT_FEATURE] = tf.io.FixedLenFeature([max_predictions], tf.float32)
+
+    def to_model_inputs(serialized):
+        features = tf.io.parse_example(serialized, spec)
+        x = {
+            "token_ids": tf.cast(features["input_word_ids"], "int32"),
+            "segment_ids": tf.cast(features["input_type_ids"], "int32"),
+            "padding_mask": tf.cast(features["input_mask"], "int32"),
+            "mask_positions": tf.cast(features["masked_lm_positions"], "int32"),
+        }
+        mask_ids = tf.cast(features["masked_lm_ids"], "int32")
+        return x, mask_ids, features[WEIGHT_FEATURE]
+
+    records = tf.data.TFRecordDataset(
+        files, num_parallel_reads=min(len(files), 4)
+    )
+    if shuffle:
+        records = records.shuffle(10_000, seed=seed)
+    if repeat:
+        records = records.repeat()
+    return (
+        records.batch(batch_size, drop_remainder=True)
+        .map(to_model_inputs, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )

@@ -1,0 +1,60 @@
+"""Tokenizing documents and packing them into fixed-length sequences."""
+
+import tensorflow as tf
+
+# Documents per tokenizer call: large enough to amortize the call, small
+# enough to keep the parallel map's buffers modest.
+DOCUMENTS_PER_CALL = 64
+
+
+def tokenize_documents(documents, tokenizer):
+    """Tokenizes a dataset of documents, a batch of documents at a time.
+
+    Args:
+        documents: a `tf.data.Dataset` of string scalars.
+        tokenizer: a `keras_hub.models.BertTokenizer` with ragged outputs.
+
+    Returns:
+        A `tf.data.Dataset` of int32 `tf.RaggedTensor`s `[documents, None]`:
+        the token ids of each document, in order.
+
+    Example:
+    ```python
+    token_ids = tokenize_documents(embedded_documents(), bert_tokenizer())
+    ```
+    """
+    return documents.batch(DOCUMENTS_PER_CALL).map(
+        tokenizer, num_parallel_calls=tf.data.AUTOTUNE
+    )
+
+
+def pack_token_ids(documents_token_ids, sequence_length):
+    """Packs documents into sequences of `sequence_length - 2` token ids.
+
+    As Model Garden's `wiki_books_pretrain_sequence_pack`: the documents are
+    concatenated and cut into pieces that fill a `[CLS] ... [SEP]` sequence
+    of `sequence_length` tokens; the last piece may be shorter. Every token
+    is kept, in order.
+
+    Args:
+        documents_token_ids: a `tf.data.Dataset` of int32
+            `tf.RaggedTensor`s `[documents, None]`, as `tokenize_documents`
+            returns.
+        sequence_length: int. The length of the model's sequences.
+
+    Returns:
+        A `tf.data.Dataset` of int32 vectors of at most
+        `sequence_length - 2` token ids, without special tokens.
+
+    Example:
+    ```python
+    pieces = pack_token_ids(tf.data.Dataset.from_tensors(
+        tf.ragged.constant([[5, 6, 7], [8, 9]])), sequence_length=4)
+    # [5, 6], [7, 8], [9]
+    ```
+    """
+    return (
+        documents_token_ids.map(lambda token_ids: token_ids.flat_values)
+        .unbatch()
+        .batch(sequence_length - 2)
+    )

@@ -1,0 +1,176 @@
+"""The masked-LM pretraining `tf.data` pipeline."""
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from tokdrop_keras.data.corpus import EMBEDDED_CORPUS_PATTERN
+from tokdrop_keras.data.corpus import text_dataset
+from tokdrop_keras.data.masking import MaskedLMInputs
+from tokdrop_keras.data.model_garden import model_garden_dataset
+from tokdrop_keras.data.packing import pack_token_ids
+from tokdrop_keras.data.packing import tokenize_documents
+from tokdrop_keras.data.tfds_builders import tfds_builder
+from tokdrop_keras.data.tfrecords import TokenIdParser
+from tokdrop_keras.data.tfrecords import token_id_records
+from tokdrop_keras.data.vocabulary import bert_tokenizer
+
+DOCUMENT_SHUFFLE_BUFFER = 1_000
+SEQUENCE_SHUFFLE_BUFFER = 10_000
+RECORDS_PER_PARSE = 64
+
+
+def _documents(source, split, data_dir, seed, shuffle):
+    """The documents (strings) of a text or TFDS source."""
+    if source.startswith("tfds:"):
+        name = source[len("tfds:") :]
+        builder = tfds_builder(name, data_dir=data_dir)
+        if "text" not in builder.info.features:
+            raise ValueError(
+                f"TFDS dataset {name!r} has no 'text' feature (it has "
+                f"{sorted(builder.info.features)}); pretraining needs one "
+                "document per example in 'text'."
+            )
+        documents = builder.as_dataset(
+            split=split,
+            shuffle_files=shuffle,
+            read_config=tfds.ReadConfig(shuffle_seed=seed),
+        )
+        return documents.map(lambda example: example["text"])
+    pattern = EMBEDDED_CORPUS_PATTERN if source == "embedded" else source
+    return text_dataset(pattern, split)
+
+
+def pretraining_dataset(
+    source="embedded",
+    split="train",
+    sequence_length=128,
+    batch_size=32,
+    vocabulary=None,
+    seed=0,
+    repeat=True,
+    mask_rate=0.15,
+    max_predictions=None,
+    max_sequence_length=None,
+    shuffle=True,
+    data_dir=None,
+):
+    """Masked-LM batches for `TokenDropBertMaskedLM` (or `BertMaskedLM`).
+
+    Documents are tokenized (lowercase WordPiece, keras-hub
+    `BertTokenizer`), concatenated and cut into `[CLS] ... [SEP]` sequences
+    of `sequence_length` tokens (`pack_token_ids`; segment ids 0, no
+    next-sentence task), then masked dynamically (`MaskedLMInputs`): fresh
+    masks every epoch, the same stream for the same `seed`.
+
+    Yields `(x, mask_ids, mask_weights)` with
+    `x = {"token_ids", "segment_ids", "padding_mask", "mask_positions"}`:
+    int32 `[batch_size, sequence_length]` (and `[batch_size,
+    max_predictions]` for `mask_positions`); `mask_ids` int32 and
+    `mask_weights` float32 `[batch_size, max_predictions]`.
+
+    Args:
+        source: where the documents come from:
+            `"embedded"`: the embedded corpus;
+            a text file, glob or `gs://` path, one document per line
+            (`.gz` read transparently);
+            `"tfrecord:<glob>"`: token-id records of
+            `write_pretraining_tfrecords` (their files are the split:
+            `split` is not used);
+            `"model_garden:<glob>"`: Model Garden pretraining records, with
+            the masks written in them (see `model_garden_dataset`; `split`,
+            `vocabulary` and the masking options are not used);
+            `"tfds:<name>"`: a TFDS dataset with a `text` feature, e.g.
+            `"tfds:tokdrop_corpus"` or `"tfds:wikipedia/20230601.en"`.
+        split: for text sources `"train"` (98% of documents),
+            `"validation"` (the held-out 2%, see `is_validation_document`)
+            or `"all"`; for TFDS, a TFDS split.
+        sequence_length: int. Tokens per sequence, `[CLS]` and `[SEP]`
+            included.
+        batch_size: int. Incomplete last batches are dropped.
+        vocabulary: list of tokens or vocabulary file; `None` is the shipped
+            vocabulary.
+        seed: int. Seeds the shuffles and the masks.
+        repeat: bool. Repeat forever (documents are reshuffled and masks
+            drawn afresh each pass).
+        mask_rate: float. Fraction of the tokens to predict.
+        max_predictions: int or `None` (`round(mask_rate * sequence_length)`).
+        max_sequence_length: int or `None`: the backbone's maximum sequence
+            length, checked now.
+        shuffle: bool. Shuffle documents and sequences.
+        data_dir: TFDS data directory for `"tfds:"` sources.
+
+    Raises:
+        ValueError: now (not in `fit`) for missing files, an empty corpus, a
+            vocabulary without the reserved tokens, `sequence_length` above
+            `max_sequence_length`, or records with wrong features.
+
+    Example:
+    ```python
+    dataset = pretraining_dataset(sequence_length=128, batch_size=32)
+    tokenizer = bert_tokenizer()
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=4,
+        num_heads=2, hidden_dim=128, intermediate_dim=512,
+        max_sequence_length=128,
+    )
+    model = tokdrop_keras.TokenDropBertMaskedLM(
+        backbone, **tokdrop_keras.special_token_ids(tokenizer)
+    )
+    model.compile()
+    model.fit(dataset, steps_per_epoch=1000)
+    ```
+    """
+    if sequence_length < 3:
+        raise ValueError(
+            f"sequence_length={sequence_length} leaves no room for tokens "
+            "between [CLS] and [SEP]; use at least 3."
+        )
+    if (
+        max_sequence_length is not None
+        and sequence_length > max_sequence_length
+    ):
+        raise ValueError(
+            f"sequence_length={sequence_length} is above the backbone's "
+            f"max_sequence_length={max_sequence_length}."
+        )
+    if source.startswith("model_garden:"):
+        return model_garden_dataset(
+            source[len("model_garden:") :],
+            batch_size=batch_size,
+            sequence_length=sequence_length,
+            max_sequence_length=max_sequence_length,
+            seed=seed,
+            shuffle=shuffle,
+            repeat=repeat,
+        )
+    tokenizer = bert_tokenizer(vocabulary)
+    if source.startswith("tfrecord:"):
+        pattern = source[len("tfrecord:") :]
+        documents = token_id_records(pattern)
+        to_token_ids = TokenIdParser(tokenizer.vocabulary_size(), pattern)
+    else:
+        documents = _documents(source, split, data_dir, seed, shuffle)
+        to_token_ids = None
+    if shuffle:
+        documents = documents.shuffle(DOCUMENT_SHUFFLE_BUFFER, seed=seed)
+    if repeat:
+        documents = documents.repeat()
+    if to_token_ids is None:
+        token_ids = tokenize_documents(documents, tokenizer)
+    else:
+        token_ids = documents.batch(RECORDS_PER_PARSE).map(
+            to_token_ids, num_parallel_calls=tf.data.AUTOTUNE
+        )
+    sequences = pack_token_ids(token_ids, sequence_length)
+    if shuffle:
+        sequences = sequences.shuffle(SEQUENCE_SHUFFLE_BUFFER, seed=seed)
+    inputs = MaskedLMInputs(
+        tokenizer, sequence_length, mask_rate, max_predictions, seed
+    )
+    return (
+        sequences.ragged_batch(batch_size, drop_remainder=True)
+        .map(inputs.pack, num_parallel_calls=tf.data.AUTOTUNE)
+        # Sequential: the masks' random stream must not depend on timing.
+        .map(inputs.mask)
+        .prefetch(tf.data.AUTOTUNE)
+    )
