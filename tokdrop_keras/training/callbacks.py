@@ -1,0 +1,100 @@
+import statistics
+import sys
+import time
+
+import keras
+import tensorflow as tf
+
+
+class TrainingLog(keras.callbacks.Callback):
+    """Step times, throughput and the loss curve of a pretraining run.
+
+    Records `(step, seconds since start, loss)` for plots, writes
+    `examples_per_second`, `tokens_per_second` and `learning_rate` to
+    TensorBoard every `log_every` steps, and, when stdout is not a terminal
+    (a TPU job's log, CI), prints a one-line summary instead of the progress
+    bar.
+
+    Args:
+        batch_size: int. Global batch size.
+        sequence_length: int.
+        log_every: int. Steps between summaries.
+        log_dir: folder for TensorBoard scalars, or `None`.
+        print_summaries: bool. Print one line per `log_every` steps; defaults
+            to `not sys.stdout.isatty()`.
+
+    Example:
+    ```python
+    log = TrainingLog(batch_size=32, sequence_length=128, log_every=100)
+    model.fit(dataset, steps_per_epoch=1000, callbacks=[log])
+    log.median_step_seconds()
+    ```
+    """
+
+    def __init__(
+        self,
+        batch_size,
+        sequence_length,
+        log_every=100,
+        log_dir=None,
+        print_summaries=None,
+    ):
+        super().__init__()
+        self.batch_size = batch_size
+        self.sequence_length = sequence_length
+        self.log_every = log_every
+        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
+        self.print_summaries = (
+            not sys.stdout.isatty() if print_summaries is None else print_summaries
+        )
+        self.history = []  # (step, seconds, loss)
+        self.step_seconds = []
+        self._start = None
+        self._batch_start = None
+        self._running_mean = 0.0
+
+    def on_train_begin(self, logs=None):
+        if self._start is None:
+            self._start = time.perf_counter()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = time.perf_counter()
+        self.step_seconds.append(now - self._batch_start)
+        step = int(self.model.optimizer.iterations.numpy())
+        # Keras logs the epoch's running mean; recover this step's loss.
+        running_mean = float(logs["loss"])
+        previous_mean = self._running_mean if batch > 0 else 0.0
+        loss = (batch + 1) * running_mean - batch * previous_mean
+        self._running_mean = running_mean
+        self.history.append((step, now - self._start, loss))
+        if step % self.log_every:
+            return
+        recent = self.step_seconds[-self.log_every :]
+        examples_per_second = self.batch_size * len(recent) / sum(recent)
+        learning_rate = float(
+            keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+        )
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                tf.summary.scalar("examples_per_second", examples_per_second)
+                tf.summary.scalar(
+                    "tokens_per_second",
+                    examples_per_second * self.sequence_length,
+                )
+                tf.summary.scalar("learning_rate", learning_rate)
+            self.writer.flush()
+        if self.print_summaries:
+            metrics = " ".join(f"{k}={float(v):.4f}" for k, v in logs.items())
+            print(
+                f"step {step}: {metrics} lr={learning_rate:.3g} "
+                f"examples/s={examples_per_second:.1f}",
+                flush=True,
+            )
+
+    def median_step_seconds(self, skip=5):
+        """Median step time, leaving out the first (compiling) steps."""
+        times = self.step_seconds[skip:] or self.step_seconds
+        return statistics.median(times)
