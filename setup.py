@@ -35,6 +35,14 @@ setuptools.setup(
         "tensorboard==2.21.0",
         "matplotlib==3.11.2",
     ],
-    extras_require={"test": ["pytest==9.2.0"]},
+    extras_require={
+        # The notebook test executes colab/*.ipynb with nbclient.
+        "test": [
+            "pytest==9.2.0",
+            "nbclient==0.11.0",
+            "nbformat==5.11.1",
+            "ipykernel==7.4.0",
+        ]
+    },
     license="Apache-2.0",
 )

@@ -46,6 +46,7 @@ def build_parser():
     parser.add_argument("--steps_per_epoch", type=int, help="default: one pass over the training set")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data_dir", help="TFDS data directory for GLUE")
+    parser.add_argument("--output_file", help="also write the summary JSON here")
     return parser
 
 
@@ -134,6 +135,9 @@ def main(argv=None):
     except ValueError as error:
         sys.exit(f"finetune.py: error: {error}")
     print(json.dumps(summary, indent=2))
+    if args.output_file:
+        with tf.io.gfile.GFile(args.output_file, "w") as file:
+            json.dump(summary, file)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from tokdrop_keras.training.callbacks import TrainingLog
 from tokdrop_keras.training.optimizer import bert_adamw
 
 STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "tpu")
+SUMMARY_FILE = "summary.json"
 BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
 
 
@@ -81,8 +82,11 @@ def build_parser():
     return parser
 
 
-def validate(args):
-    """Checks everything that can be checked before training starts."""
+def validate(args, check_paths=True):
+    """Checks everything that can be checked before training starts.
+
+    `check_paths=False` checks the flags alone, not the folders they name.
+    """
     if args.preset not in BACKBONE_PRESETS:
         raise ValueError(
             f"Unknown --preset {args.preset!r}; choose one of "
@@ -98,9 +102,9 @@ def validate(args):
     for name in ("steps", "batch_size", "seq_length", "checkpoint_every"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name} must be positive, got {getattr(args, name)}.")
-    if args.model_dir:
+    if check_paths and args.model_dir:
         _check_writable(args.model_dir)
-    if args.export_dir:
+    if check_paths and args.export_dir:
         check_output_directory(args.export_dir, args.overwrite)
 
 
@@ -237,12 +241,16 @@ def pretrain(args, callbacks=()):
         "median_step_seconds": log.median_step_seconds(),
         "tokens_per_second": args.batch_size * args.seq_length / log.median_step_seconds(),
         "loss_history": log.history,
+        "eval_history": log.evaluations,
         "final_train_loss": history.history["loss"][-1] if history.history.get("loss") else None,
     }
     if eval_data is not None:
         evaluation = model.evaluate(eval_data, return_dict=True, verbose=0)
         summary["eval_loss"] = evaluation["loss"]
         summary["eval_accuracy"] = evaluation["accuracy"]
+    if args.model_dir:
+        with tf.io.gfile.GFile(os.path.join(args.model_dir, SUMMARY_FILE), "w") as file:
+            json.dump(summary, file)
     if args.export_dir:
         export_pretrained(
             model, tokenizer, args.export_dir,

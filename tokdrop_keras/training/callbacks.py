@@ -9,7 +9,10 @@ import tensorflow as tf
 class TrainingLog(keras.callbacks.Callback):
     """Step times, throughput and the loss curve of a pretraining run.
 
-    Records `(step, seconds since start, loss)` for plots, writes
+    Records `(step, training seconds, loss)` after every step and
+    `(step, training seconds, val_loss, val_accuracy)` after every epoch
+    with validation, for plots (training seconds: the summed step times,
+    without evaluations and callbacks); writes
     `examples_per_second`, `tokens_per_second` and `learning_rate` to
     TensorBoard every `log_every` steps, and, when stdout is not a terminal
     (a TPU job's log, CI), prints a one-line summary instead of the progress
@@ -47,15 +50,11 @@ class TrainingLog(keras.callbacks.Callback):
         self.print_summaries = (
             not sys.stdout.isatty() if print_summaries is None else print_summaries
         )
-        self.history = []  # (step, seconds, loss)
+        self.history = []
+        self.evaluations = []
         self.step_seconds = []
-        self._start = None
         self._batch_start = None
         self._running_mean = 0.0
-
-    def on_train_begin(self, logs=None):
-        if self._start is None:
-            self._start = time.perf_counter()
 
     def on_train_batch_begin(self, batch, logs=None):
         self._batch_start = time.perf_counter()
@@ -69,7 +68,7 @@ class TrainingLog(keras.callbacks.Callback):
         previous_mean = self._running_mean if batch > 0 else 0.0
         loss = (batch + 1) * running_mean - batch * previous_mean
         self._running_mean = running_mean
-        self.history.append((step, now - self._start, loss))
+        self.history.append((step, sum(self.step_seconds), loss))
         if step % self.log_every:
             return
         recent = self.step_seconds[-self.log_every :]
@@ -92,6 +91,17 @@ class TrainingLog(keras.callbacks.Callback):
                 f"step {step}: {metrics} lr={learning_rate:.3g} "
                 f"examples/s={examples_per_second:.1f}",
                 flush=True,
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs and "val_loss" in logs:
+            self.evaluations.append(
+                (
+                    int(self.model.optimizer.iterations.numpy()),
+                    sum(self.step_seconds),
+                    float(logs["val_loss"]),
+                    float(logs["val_accuracy"]),
+                )
             )
 
     def median_step_seconds(self, skip=5):
