@@ -27,10 +27,10 @@ def build_parser():
     parser.add_argument("--num_layers", type=int, default=8)
     parser.add_argument("--seq_length", type=int, default=128)
     parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--finetune_steps", type=int, default=250, help="per epoch")
-    parser.add_argument("--finetune_epochs", type=int, default=2)
+    parser.add_argument("--finetune_epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
