@@ -58,6 +58,18 @@ def fit_tables(token_drop, distributed):
     return [variable.numpy().tolist()]
 
 results["token_drop"] = fit_tables(True, True)
+
+# 3. experiments/pretrain.py --strategy mirrored, on both logical CPUs.
+import pretrain
+model, _, summary = pretrain.pretrain(pretrain.build_parser().parse_args([
+    "--strategy", "mirrored", "--num_layers", "2", "--hidden_dim", "32",
+    "--num_heads", "2", "--intermediate_dim", "64", "--seq_length", "32",
+    "--batch_size", "8", "--steps", "3", "--eval_steps", "1",
+]))
+results["pretrain_replicas"] = model.distribute_strategy.num_replicas_in_sync
+results["pretrain"] = [
+    v.numpy().tolist() for v in model.importance_tracker.importance.value.values
+]
 results["baseline"] = fit_tables(False, True)
 results["baseline_single_device"] = fit_tables(False, False)
 print("RESULTS " + json.dumps(results))
@@ -66,7 +78,12 @@ print("RESULTS " + json.dumps(results))
 
 def run_script():
     tests_dir = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, PYTHONPATH=tests_dir, TF_CPP_MIN_LOG_LEVEL="2")
+    experiments_dir = os.path.join(tests_dir, "..", "experiments")
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([tests_dir, experiments_dir]),
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
     process = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         capture_output=True,
@@ -91,7 +108,8 @@ def test_replicas_share_one_table():
     for table in results["tracker"]:
         np.testing.assert_array_equal(table, expected)
 
-    for arm in ("token_drop", "baseline"):
+    assert results["pretrain_replicas"] == 2
+    for arm in ("token_drop", "baseline", "pretrain"):
         first, second = results[arm]
         np.testing.assert_array_equal(first, second)
         assert np.any(np.array(first) != 10.0)
