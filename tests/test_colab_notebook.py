@@ -5,7 +5,6 @@ import re
 import shlex
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 
 import finetune

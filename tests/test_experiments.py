@@ -1,6 +1,5 @@
 """Tiny end-to-end runs of experiments/pretrain.py and finetune.py."""
 
-import json
 import os
 
 import keras

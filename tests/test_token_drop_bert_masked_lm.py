@@ -11,6 +11,7 @@ from tiny_bert import tiny_backbone
 from tiny_bert import tiny_inputs
 
 from tokdrop_keras import TokenDropBertMaskedLM
+from tokdrop_keras import special_token_ids
 
 
 def tiny_masked_lm(token_drop=True, seed=0, **kwargs):
@@ -106,7 +107,7 @@ def test_preprocessor_output_feeds_the_model_unchanged():
         tf.data.Dataset.from_tensor_slices(texts).map(preprocessor).batch(4)
     )
     model = TokenDropBertMaskedLM(
-        tiny_backbone(), **__import__("tokdrop_keras").special_token_ids(tokenizer)
+        tiny_backbone(), **special_token_ids(tokenizer)
     )
     model.compile()
     history = model.fit(dataset, epochs=1, verbose=0).history
