@@ -102,6 +102,13 @@ def validate(args, check_paths=True):
     for name in ("steps", "batch_size", "seq_length", "checkpoint_every"):
         if getattr(args, name) <= 0:
             raise ValueError(f"--{name} must be positive, got {getattr(args, name)}.")
+    # Keras epochs are the checkpoint intervals; a partial last one would
+    # train past --steps (and past the end of the learning-rate schedule).
+    if args.steps > args.checkpoint_every and args.steps % args.checkpoint_every:
+        raise ValueError(
+            f"--steps {args.steps} must be a multiple of --checkpoint_every "
+            f"{args.checkpoint_every}."
+        )
     if check_paths and args.model_dir:
         _check_writable(args.model_dir)
     if check_paths and args.export_dir:

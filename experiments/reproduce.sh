@@ -6,7 +6,7 @@
 # fine-tuned on the sentiment set and experiments/report.py writes the table
 # and plots.
 #
-#   bash experiments/reproduce.sh [STEPS] [SEED] [OUTPUT]
+#   bash experiments/reproduce.sh [STEPS] [SEED] [OUTPUT]   # STEPS: a multiple of 8
 set -euo pipefail
 cd "$(dirname "$0")/.."
 steps=${1:-1000}
@@ -20,7 +20,7 @@ run_arm() {  # arm core flag
   TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 taskset -c "$2" \
     "$python" experiments/pretrain.py --preset mini --seq_length 128 \
       --batch_size 32 --steps "$steps" --learning_rate 5e-4 \
-      --checkpoint_every $((steps / 7)) --eval_steps 20 --log_every 100 \
+      --checkpoint_every $((steps / 8)) --eval_steps 20 --log_every 100 \
       --seed "$seed" "$3" --model_dir "$dir" --export_dir "$dir/export" \
       --overwrite > "$dir/pretrain.log" 2>&1
   TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 taskset -c "$2" \

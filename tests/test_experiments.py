@@ -96,6 +96,7 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
         (["--strategy", "gpus"], "Unknown --strategy 'gpus'"),
         (["--strategy", "tpu"], "needs --tpu"),
         (["--steps", "0"], "--steps must be positive"),
+        (["--steps", "10", "--checkpoint_every", "4"], "multiple of --checkpoint_every 4"),
         (["--model_dir", "/proc/no_such_dir"], "not writable"),
     ],
 )
