@@ -282,15 +282,15 @@ def pretrain(args, callbacks=()):
         evaluation = model.evaluate(eval_data, return_dict=True, verbose=0)
         summary["eval_loss"] = evaluation["loss"]
         summary["eval_accuracy"] = evaluation["accuracy"]
-    if args.model_dir:
-        with tf.io.gfile.GFile(os.path.join(args.model_dir, SUMMARY_FILE), "w") as file:
-            json.dump(summary, file)
     if args.export_dir:
         export_pretrained(
             model, tokenizer, args.export_dir,
             sequence_length=args.seq_length, overwrite=args.overwrite,
         )
         summary["export_dir"] = args.export_dir
+    if args.model_dir:
+        with tf.io.gfile.GFile(os.path.join(args.model_dir, SUMMARY_FILE), "w") as file:
+            json.dump(summary, file)
     return model, tokenizer, summary
 
 

@@ -1,5 +1,6 @@
 """Tiny end-to-end runs of experiments/pretrain.py and finetune.py."""
 
+import json
 import os
 
 import keras
@@ -87,6 +88,8 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     np.testing.assert_array_equal(resumed.tables[2], checkpointed_table)
     assert not np.array_equal(checkpointed_table, 10.0)
     assert summary["steps"] == 6
+    with open(os.path.join(tmp_path, "model", "summary.json")) as file:
+        assert json.load(file)["steps"] == 6
 
 
 @pytest.mark.parametrize(
