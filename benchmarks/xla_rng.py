@@ -3,15 +3,17 @@
 Keras' TensorFlow backend draws dropout masks with
 `tf.nn.experimental.stateless_dropout` and the default algorithm
 (`"auto_select"`). This prints nanoseconds per element of one dropout call,
-with and without XLA, for each algorithm, to show which one XLA:CPU makes
-slow (the reason `TokenDropBertMaskedLM.compile(jit_compile="auto")` keeps
-XLA off on CPU).
+with and without XLA, for each algorithm. With XLA:CPU's fusion emitters on
+(TensorFlow's default) `"auto_select"` is ~30x slower than without XLA;
+`tokdrop_keras` turns them off on import (`tokdrop_keras.xla_flags`).
 
 Usage:
-    python benchmarks/xla_rng.py
+    python benchmarks/xla_rng.py                          # TensorFlow's default
+    python benchmarks/xla_rng.py --fusion_emitters off    # as tokdrop_keras runs
 """
 
 import argparse
+import os
 import statistics
 import time
 
@@ -49,8 +51,21 @@ def cell(shape, algorithm, jit_compile, repeats):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--fusion_emitters", choices=("on", "off"), default="on",
+        help="XLA:CPU's fusion emitters (on is TensorFlow's default)",
+    )
     args = parser.parse_args()
-    print(f"TensorFlow {tf.__version__}; ns per element of one dropout call")
+    # XLA reads XLA_FLAGS at its first compilation, which is below.
+    enabled = "true" if args.fusion_emitters == "on" else "false"
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "")
+        + f" --xla_cpu_use_fusion_emitters={enabled}"
+    ).strip()
+    print(
+        f"TensorFlow {tf.__version__}; XLA_FLAGS={os.environ['XLA_FLAGS']}; "
+        "ns per element of one dropout call"
+    )
     print("| shape | XLA | " + " | ".join(ALGORITHMS) + " |")
     print("|" + " --- |" * (2 + len(ALGORITHMS)))
     # Attention probabilities and hidden states of L12 H256 S512 B8, full

@@ -6,6 +6,10 @@ import os
 # pick the backend before Keras is first imported.
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+from tokdrop_keras.xla_flags import use_fast_xla_cpu_dropout  # noqa: E402
+
+use_fast_xla_cpu_dropout()
+
 import keras  # noqa: E402
 
 if keras.backend.backend() != "tensorflow":

@@ -1,8 +1,9 @@
 """Top-k selection without sorting: a bitwise search for the k-th value.
 
-`ops.top_k` lowers to a sort under XLA, and on XLA:CPU a sort anywhere in a
-train step made every stateless-RNG dropout in it about 10x slower (see the
-README's benchmark). Selecting by threshold avoids sorts altogether: 32
+`ops.top_k` lowers to a sort under XLA, and on XLA:CPU with its fusion
+emitters on (TensorFlow's default; `tokdrop_keras.xla_flags`) a sort
+anywhere in a train step made every stateless-RNG dropout in it about 10x
+slower. Selecting by threshold avoids sorts altogether: 32
 compare-and-count passes over `[batch, seq]` find each row's k-th largest
 key, and the selected positions come out in sequence order.
 """

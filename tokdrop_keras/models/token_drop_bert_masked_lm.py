@@ -204,8 +204,9 @@ class TokenDropBertMaskedLM(keras.Model):
             weighted_metrics: `"auto"` or a list; `"auto"` reports masked-LM
                 `accuracy`.
             jit_compile: bool or `"auto"`. `"auto"` uses XLA on GPU and TPU
-                but not on CPU, where XLA's stateless RNG makes dropout far
-                slower (see the README's step-time benchmark).
+                but not on CPU, where XLA was not faster than TensorFlow's
+                own kernels for either arm (see the README's step-time
+                benchmark).
             **kwargs: other arguments of `keras.Model.compile`.
         """
         if kwargs.get("loss") is not None:
