@@ -5,7 +5,9 @@ process, alternating step by step after warm-up (with a half-depth baseline
 that splits a step into per-layer and fixed time); the table reports the
 median step times, their ratio, the ratio a FLOP model predicts, the ratio
 the measured per-layer and fixed times predict, with XLA off and on, and the
-share of a step the importance-table update takes.
+share of a step the importance-table update takes. The vocabulary (the MLM
+head's width) is BERT's 30,522 WordPieces unless `--vocabulary_size` says
+otherwise.
 
 Usage:
     python benchmarks/step_time.py            # the README's table
@@ -15,6 +17,7 @@ Usage:
 """
 
 import argparse
+import os
 import statistics
 import time
 
@@ -27,7 +30,8 @@ import tensorflow as tf
 
 from tokdrop_keras import TokenDropBertMaskedLM
 
-VOCABULARY_SIZE = 8192
+# BERT's WordPiece vocabulary (bert_base_en_uncased): the MLM head's size.
+BERT_VOCABULARY_SIZE = 30522
 SPECIAL_IDS = {"always_keep_ids": [1, 2, 3, 4], "always_drop_ids": [0]}
 
 CONFIGS = {
@@ -72,13 +76,17 @@ def encoder_flops(num_layers, hidden_dim, intermediate_dim, sequence_length):
     return num_layers * full, token_drop
 
 
-def flop_ratio(num_layers, hidden_dim, intermediate_dim, sequence_length):
+def flop_ratio(config):
     """Token-drop / baseline FLOPs of the encoder and MLM head; training
     multiplies both by ~3."""
-    predictions = round(0.15 * sequence_length)
-    head = 2 * predictions * (hidden_dim * hidden_dim + hidden_dim * VOCABULARY_SIZE)
+    hidden_dim = config["hidden_dim"]
+    predictions = round(0.15 * config["sequence_length"])
+    head = 2 * predictions * hidden_dim * (hidden_dim + config["vocabulary_size"])
     baseline, token_drop = encoder_flops(
-        num_layers, hidden_dim, intermediate_dim, sequence_length
+        config["num_layers"],
+        hidden_dim,
+        config["intermediate_dim"],
+        config["sequence_length"],
     )
     return (token_drop + head) / (baseline + head)
 
@@ -107,10 +115,13 @@ def layer_time_ratio(config, medians):
     return (fixed + layers * per_layer) / medians["baseline"], fixed
 
 
-def batch(sequence_length, batch_size, seed=0):
+def batch(config, seed=0):
     rng = np.random.default_rng(seed)
+    sequence_length, batch_size = config["sequence_length"], config["batch_size"]
     predictions = round(0.15 * sequence_length)
-    token_ids = rng.integers(5, VOCABULARY_SIZE, (batch_size, sequence_length))
+    token_ids = rng.integers(
+        5, config["vocabulary_size"], (batch_size, sequence_length)
+    )
     token_ids[:, 0], token_ids[:, -1] = 2, 3
     positions = np.sort(
         np.stack(
@@ -136,7 +147,7 @@ def batch(sequence_length, batch_size, seed=0):
 def masked_lm(config, token_drop, jit_compile, dropout):
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=VOCABULARY_SIZE,
+        vocabulary_size=config["vocabulary_size"],
         dropout=dropout,
         num_layers=config["num_layers"],
         num_heads=config["num_heads"],
@@ -167,7 +178,7 @@ def update_seconds(model, data, jit_compile, repeats=20):
 
 
 def measure(config, jit_compile, dropout, rounds, warmup):
-    data = batch(config["sequence_length"], config["batch_size"])
+    data = batch(config)
     half_depth = dict(config, num_layers=config["num_layers"] // 2)
     models = {
         "baseline": masked_lm(config, False, jit_compile, dropout),
@@ -195,14 +206,24 @@ def main():
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--xla", choices=("both", "off", "on"), default="both")
+    parser.add_argument(
+        "--vocabulary_size", type=int, default=BERT_VOCABULARY_SIZE
+    )
+    parser.add_argument(
+        "--config", action="append", choices=tuple(CONFIGS),
+        help="only these configs (repeatable); default: all",
+    )
     args = parser.parse_args()
     xla_modes = {"both": (False, True), "off": (False,), "on": (True,)}[args.xla]
     configs = QUICK_CONFIGS if args.quick else CONFIGS
+    if args.config:
+        configs = {name: CONFIGS[name] for name in args.config}
 
     print(
         f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
         f"devices: {[d.name for d in tf.config.list_logical_devices()]}, "
-        f"dropout {args.dropout}"
+        f"dropout {args.dropout}, vocabulary {args.vocabulary_size}, "
+        f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')}"
     )
     header = (
         "| config | XLA | baseline s/step | token drop s/step | measured ratio "
@@ -211,12 +232,8 @@ def main():
     )
     rows = [header, "|" + " --- |" * 9]
     for name, config in configs.items():
-        expected = flop_ratio(
-            config["num_layers"],
-            config["hidden_dim"],
-            config["intermediate_dim"],
-            config["sequence_length"],
-        )
+        config = dict(config, vocabulary_size=args.vocabulary_size)
+        expected = flop_ratio(config)
         for jit_compile in xla_modes:
             medians, update = measure(
                 config, jit_compile, args.dropout, args.rounds, args.warmup
