@@ -9,143 +9,8 @@ export's `importance.tsv` found through `summary.json`.
 """
 
 import argparse
-import json
-import os
 
-import numpy as np
-
-import tokdrop_keras  # noqa: F401  (sets the Keras backend)
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-ARMS = ("baseline", "token_drop")
-ROWS = (
-    ("pretraining wall-clock, evaluations included (s)", "train_seconds", "{:.0f}"),
-    ("median step time (s)", "median_step_seconds", "{:.3f}"),
-    ("tokens/s", "tokens_per_second", "{:.0f}"),
-    ("final training MLM loss", "final_train_loss", "{:.3f}"),
-    ("held-out MLM loss (full model)", "eval_loss", "{:.3f}"),
-    ("held-out MLM accuracy (full model)", "eval_accuracy", "{:.3f}"),
-    ("sentiment dev accuracy", "dev_accuracy", "{:.3f}"),
-    ("sentiment test accuracy", "test_accuracy", "{:.3f}"),
-)
-
-
-def time_to_loss(eval_history, target):
-    """Training seconds at which the held-out loss first reaches `target`
-    (linear interpolation between evaluations), or None."""
-    previous = (0.0, float("inf"))
-    for _, seconds, loss, _ in eval_history:
-        if loss <= target:
-            start_seconds, start_loss = previous
-            if not np.isfinite(start_loss):
-                return seconds
-            fraction = (start_loss - target) / (start_loss - loss)
-            return start_seconds + fraction * (seconds - start_seconds)
-        previous = (seconds, loss)
-    return None
-
-
-def results_table(results):
-    lines = [
-        "| | baseline | token drop | token drop / baseline |",
-        "| --- | --- | --- | --- |",
-    ]
-    for label, key, fmt in ROWS:
-        if key not in results["baseline"] or key not in results["token_drop"]:
-            continue
-        base, drop = results["baseline"][key], results["token_drop"][key]
-        lines.append(
-            f"| {label} | {fmt.format(base)} | {fmt.format(drop)} "
-            f"| {drop / base:.3f} |"
-        )
-    baseline_evals = results["baseline"].get("eval_history") or []
-    if baseline_evals:
-        target = baseline_evals[-1][2]
-        base = time_to_loss(baseline_evals, target)
-        drop = time_to_loss(results["token_drop"]["eval_history"], target)
-        drop_text = "not reached" if drop is None else f"{drop:.0f}"
-        ratio = "" if drop is None else f"{drop / base:.3f}"
-        lines.append(
-            f"| training seconds to the baseline's final held-out loss "
-            f"({target:.3f}) | {base:.0f} | {drop_text} | {ratio} |"
-        )
-    return "\n".join(lines)
-
-
-def plot_losses(results, path):
-    figure, (by_step, by_time) = plt.subplots(1, 2, figsize=(11, 4))
-    for arm in ARMS:
-        steps, seconds, losses = zip(*results[arm]["loss_history"])
-        label = arm.replace("_", " ")
-        line = by_step.plot(steps, losses, label=f"{label} (training)", alpha=0.5)[0]
-        by_time.plot(seconds, losses, label=f"{label} (training)", alpha=0.5,
-                     color=line.get_color())
-        evals = results[arm].get("eval_history") or []
-        if evals:
-            eval_steps, eval_seconds, eval_losses, _ = zip(*evals)
-            for axes, x in ((by_step, eval_steps), (by_time, eval_seconds)):
-                axes.plot(x, eval_losses, "o-", color=line.get_color(),
-                          label=f"{label} (held-out, full model)")
-    by_step.set(xlabel="step", ylabel="MLM loss", title="MLM loss vs step")
-    by_time.set(xlabel="training seconds", ylabel="MLM loss",
-                title="MLM loss vs training time")
-    for axes in (by_step, by_time):
-        axes.legend(fontsize=8)
-        axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def plot_importance(table_path, path, count=20):
-    with open(table_path) as file:
-        rows = [line.split("\t") for line in file.read().splitlines()[1:]]
-    seen = [(token, float(value)) for token, value, times in rows if int(times) > 0]
-    figure, axes = plt.subplots(1, 2, figsize=(11, 6))
-    for ax, tokens, title in (
-        (axes[0], seen[:count], f"{count} most important (hardest) tokens"),
-        (axes[1], seen[-count:], f"{count} least important (easiest) tokens"),
-    ):
-        values = [v for _, v in tokens][::-1]
-        ax.barh([t for t, _ in tokens][::-1], values)
-        # Zoom in: the table moves slowly away from its initial 10.0.
-        margin = 0.05 * (max(values) - min(values)) + 1e-3
-        ax.set_xlim(min(values) - margin, max(values) + margin)
-        ax.set(title=title, xlabel="importance (EMA of MLM loss)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def write_report(results, output_dir):
-    """Writes results.md / results.json and the plots; returns the table."""
-    os.makedirs(output_dir, exist_ok=True)
-    table = results_table(results)
-    plot_losses(results, os.path.join(output_dir, "loss_curves.png"))
-    plot_importance(
-        results["token_drop"]["importance_table"],
-        os.path.join(output_dir, "importance.png"),
-    )
-    with open(os.path.join(output_dir, "results.json"), "w") as file:
-        json.dump(results, file, indent=1)
-    with open(os.path.join(output_dir, "results.md"), "w") as file:
-        file.write(table + "\n")
-    return table
-
-
-def load_run(model_dir):
-    with open(os.path.join(model_dir, "summary.json")) as file:
-        result = json.load(file)
-    finetune_file = os.path.join(model_dir, "finetune.json")
-    if os.path.exists(finetune_file):
-        with open(finetune_file) as file:
-            result.update(json.load(file))
-    result["importance_table"] = os.path.join(result["export_dir"], "importance.tsv")
-    return result
+from tokdrop_keras.training import report
 
 
 def main(argv=None):
@@ -156,8 +21,8 @@ def main(argv=None):
     parser.add_argument("--token_drop", required=True, help="token drop --model_dir")
     parser.add_argument("--output_dir", required=True)
     args = parser.parse_args(argv)
-    results = {"baseline": load_run(args.baseline), "token_drop": load_run(args.token_drop)}
-    print(write_report(results, args.output_dir))
+    results = {arm: report.load_run(getattr(args, arm)) for arm in report.ARMS}
+    print(report.write_report(results, args.output_dir))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ run_arm() {  # arm core flag
   local dir="$out/$1"
   mkdir -p "$dir"
   TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 taskset -c "$2" \
-    "$python" experiments/pretrain.py --preset mini --seq_length 128 \
+    "$python" experiments/pretrain.py --size mini --seq_length 128 \
       --batch_size 32 --steps "$steps" --learning_rate 5e-4 \
       --checkpoint_every $((steps / 8)) --eval_steps 20 --log_every 100 \
       --seed "$seed" "$3" --model_dir "$dir" --export_dir "$dir/export" \

@@ -1,33 +1,47 @@
-"""Token dropping for BERT pretraining, on Keras 3 and keras-hub."""
+"""Token dropping for BERT-style pretraining, on Keras 3 and keras-hub.
 
-import os
+`import tokdrop_keras` picks TensorFlow as the Keras backend when none is set
+(and its XLA:CPU flag, see `tokdrop_keras.backend`), then registers the
+Keras layers and models (so that `.keras` files load). The training, data
+and export APIs load on first use.
+"""
 
-# The layers use TensorFlow-only pieces (tf.distribute all-reduce, XLA), so
-# pick the backend before Keras is first imported.
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+import importlib
 
-from tokdrop_keras.xla_flags import use_fast_xla_cpu_dropout  # noqa: E402
+from tokdrop_keras import backend as _backend
 
-use_fast_xla_cpu_dropout()
+_backend.configure()
+_backend.check_keras_backend()
 
-import keras  # noqa: E402
+from tokdrop_keras.layers import ImportanceTracker  # noqa: E402
+from tokdrop_keras.layers import TokenDrop  # noqa: E402
+from tokdrop_keras.layers import TokenRestore  # noqa: E402
+from tokdrop_keras.models import TokenDropBackbone  # noqa: E402
+from tokdrop_keras.models import TokenDropBertBackbone  # noqa: E402
+from tokdrop_keras.models import TokenDropBertMaskedLM  # noqa: E402
+from tokdrop_keras.models import TokenDropMaskedLM  # noqa: E402
+from tokdrop_keras.special_tokens import special_token_ids  # noqa: E402
 
-if keras.backend.backend() != "tensorflow":
-    raise ImportError(
-        "tokdrop_keras needs the TensorFlow Keras backend, but Keras was "
-        f"already loaded with backend={keras.backend.backend()!r}. Import "
-        "tokdrop_keras before keras, or set KERAS_BACKEND=tensorflow."
-    )
+__version__ = "0.2.0"
 
-from tokdrop_keras.layers.importance_tracker import ImportanceTracker  # noqa
-from tokdrop_keras.layers.importance_tracker import special_token_ids  # noqa
-from tokdrop_keras.layers.token_drop import TokenDrop  # noqa: E402
-from tokdrop_keras.layers.token_restore import TokenRestore  # noqa: E402
-from tokdrop_keras.models.token_drop_bert_backbone import (  # noqa: E402
-    TokenDropBertBackbone,
-)
-from tokdrop_keras.models.token_drop_bert_masked_lm import (  # noqa: E402
-    TokenDropBertMaskedLM,
-)
+# Loaded on first use: they bring in tf.data, TFDS, TensorBoard, matplotlib.
+_LAZY = {
+    "pretrain": "tokdrop_keras.training.pretraining",
+    "PretrainConfig": "tokdrop_keras.training.config",
+    "PretrainResult": "tokdrop_keras.training.pretraining",
+    "finetune": "tokdrop_keras.training.finetuning",
+    "FinetuneConfig": "tokdrop_keras.training.config",
+    "FinetuneResult": "tokdrop_keras.training.finetuning",
+    "compare": "tokdrop_keras.training.comparison",
+    "ComparisonConfig": "tokdrop_keras.training.config",
+}
 
-__version__ = "0.1.0"
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tokdrop_keras' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

@@ -1,7 +1,6 @@
 """Data for token-dropping BERT: corpus, vocabulary, pretraining pipeline,
 TFRecords (ours and Model Garden's), TFDS builders and downstream sets."""
 
-import tokdrop_keras  # noqa: F401  (selects the TensorFlow backend first)
 from tokdrop_keras.data.corpus import VALIDATION_BUCKETS
 from tokdrop_keras.data.corpus import embedded_corpus_files
 from tokdrop_keras.data.corpus import embedded_documents
@@ -10,6 +9,8 @@ from tokdrop_keras.data.corpus import match_files
 from tokdrop_keras.data.corpus import read_documents
 from tokdrop_keras.data.corpus import split_documents
 from tokdrop_keras.data.corpus import text_dataset
+from tokdrop_keras.data.downstream import GLUE_TASKS
+from tokdrop_keras.data.downstream import classification_tasks
 from tokdrop_keras.data.downstream import glue_dataset
 from tokdrop_keras.data.downstream import sentiment_dataset
 from tokdrop_keras.data.masking import MaskedLMInputs
@@ -17,6 +18,7 @@ from tokdrop_keras.data.masking import max_predictions_for
 from tokdrop_keras.data.model_garden import model_garden_dataset
 from tokdrop_keras.data.packing import pack_token_ids
 from tokdrop_keras.data.packing import tokenize_documents
+from tokdrop_keras.data.pretraining import has_validation_split
 from tokdrop_keras.data.pretraining import pretraining_dataset
 from tokdrop_keras.data.tfds_builders import TokdropCorpus
 from tokdrop_keras.data.tfds_builders import TokdropSentiment
@@ -24,7 +26,6 @@ from tokdrop_keras.data.tfds_builders import read_sentiment
 from tokdrop_keras.data.tfds_builders import tfds_builder
 from tokdrop_keras.data.tfrecords import token_id_records
 from tokdrop_keras.data.tfrecords import write_pretraining_tfrecords
-from tokdrop_keras.data.vocabulary import RESERVED_TOKENS
 from tokdrop_keras.data.vocabulary import bert_tokenizer
 from tokdrop_keras.data.vocabulary import check_vocabulary
 from tokdrop_keras.data.vocabulary import load_vocabulary

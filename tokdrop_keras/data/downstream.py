@@ -1,25 +1,56 @@
 """Fine-tuning sets for `keras_hub.models.BertTextClassifier`."""
 
+import collections
+
 import tensorflow as tf
 
 from tokdrop_keras.data.tfds_builders import read_sentiment
 from tokdrop_keras.data.tfds_builders import tfds_builder
 
-# The text features of each GLUE task, in the order the model reads them.
-GLUE_TEXT_FEATURES = {
-    "cola": ("sentence",),
-    "sst2": ("sentence",),
-    "mrpc": ("sentence1", "sentence2"),
-    "qqp": ("question1", "question2"),
-    "stsb": ("sentence1", "sentence2"),
-    "mnli": ("premise", "hypothesis"),
-    "mnli_matched": ("premise", "hypothesis"),
-    "mnli_mismatched": ("premise", "hypothesis"),
-    "qnli": ("question", "sentence"),
-    "rte": ("sentence1", "sentence2"),
-    "wnli": ("sentence1", "sentence2"),
-    "ax": ("premise", "hypothesis"),
+SENTIMENT_TASK = "sentiment"
+
+
+class GlueTask(collections.namedtuple(
+    "GlueTask", ("text_features", "num_classes", "dev_split")
+)):
+    """One GLUE task: its text features in the order the model reads them,
+    its number of classes (`None`: regression, or no labels), and the split
+    a fine-tuning run evaluates on (`None`: no training set)."""
+
+
+GLUE_TASKS = {
+    "cola": GlueTask(("sentence",), 2, "validation"),
+    "sst2": GlueTask(("sentence",), 2, "validation"),
+    "mrpc": GlueTask(("sentence1", "sentence2"), 2, "validation"),
+    "qqp": GlueTask(("question1", "question2"), 2, "validation"),
+    "stsb": GlueTask(("sentence1", "sentence2"), None, "validation"),
+    "mnli": GlueTask(("premise", "hypothesis"), 3, "validation_matched"),
+    "mnli_matched": GlueTask(("premise", "hypothesis"), 3, None),
+    "mnli_mismatched": GlueTask(("premise", "hypothesis"), 3, None),
+    "qnli": GlueTask(("question", "sentence"), 2, "validation"),
+    "rte": GlueTask(("sentence1", "sentence2"), 2, "validation"),
+    "wnli": GlueTask(("sentence1", "sentence2"), 2, "validation"),
+    "ax": GlueTask(("premise", "hypothesis"), 3, None),
 }
+
+
+def classification_tasks():
+    """The tasks `tokdrop_keras.finetune` trains a classifier on, with their
+    number of classes: the embedded sentiment set and the GLUE
+    classification tasks that have a training set.
+
+    Example:
+    ```python
+    tasks = tokdrop_keras.data.classification_tasks()
+    assert tasks["sentiment"] == 2 and tasks["glue/mnli"] == 3
+    assert "glue/stsb" not in tasks  # a regression task
+    ```
+    """
+    tasks = {SENTIMENT_TASK: 2}
+    for name, task in GLUE_TASKS.items():
+        if task.num_classes is not None and task.dev_split is not None:
+            tasks[f"glue/{name}"] = task.num_classes
+    return tasks
 
 
 def sentiment_dataset(split="train"):
@@ -78,12 +109,12 @@ def glue_dataset(task, split="train", data_dir=None):
     ```
     """
     task = task.removeprefix("glue/")
-    if task not in GLUE_TEXT_FEATURES:
+    if task not in GLUE_TASKS:
         raise ValueError(
             f"Unknown GLUE task {task!r}; expected one of "
-            f"{sorted(GLUE_TEXT_FEATURES)}."
+            f"{sorted(GLUE_TASKS)}."
         )
-    names = GLUE_TEXT_FEATURES[task]
+    names = GLUE_TASKS[task].text_features
     builder = tfds_builder(f"glue/{task}", data_dir=data_dir)
     return builder.as_dataset(split=split).map(
         lambda example: glue_features(example, names),

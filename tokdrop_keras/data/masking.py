@@ -3,6 +3,11 @@
 import keras_hub
 import tensorflow as tf
 
+from tokdrop_keras.inputs import MASK_POSITIONS
+from tokdrop_keras.inputs import PADDING_MASK
+from tokdrop_keras.inputs import SEGMENT_IDS
+from tokdrop_keras.inputs import TOKEN_IDS
+
 
 def max_predictions_for(sequence_length, mask_rate=0.15):
     """The number of prediction slots per sequence: `round(rate * length)`.
@@ -97,14 +102,14 @@ class MaskedLMInputs:
         sequence_shape = [batch_size, self.sequence_length]
         predictions_shape = [batch_size, self.max_predictions]
         x = {
-            "token_ids": tf.ensure_shape(
+            TOKEN_IDS: tf.ensure_shape(
                 tf.cast(masked["token_ids"], "int32"), sequence_shape
             ),
-            "segment_ids": tf.zeros_like(token_ids),
-            "padding_mask": tf.cast(
+            SEGMENT_IDS: tf.zeros_like(token_ids),
+            PADDING_MASK: tf.cast(
                 tf.not_equal(token_ids, self.packer.pad_value), "int32"
             ),
-            "mask_positions": tf.ensure_shape(
+            MASK_POSITIONS: tf.ensure_shape(
                 tf.cast(masked["mask_positions"], "int32"), predictions_shape
             ),
         }

@@ -2,10 +2,13 @@
 
 import tensorflow as tf
 
+from tokdrop_keras.inputs import MASK_POSITIONS
+from tokdrop_keras.inputs import TF_HUB_INPUTS
+
 from tokdrop_keras.data.corpus import match_files
 from tokdrop_keras.data.tfrecords import read_first_example
 
-SEQUENCE_FEATURES = ("input_word_ids", "input_mask", "input_type_ids")
+SEQUENCE_FEATURES = tuple(TF_HUB_INPUTS)
 PREDICTION_FEATURES = ("masked_lm_positions", "masked_lm_ids")
 WEIGHT_FEATURE = "masked_lm_weights"
 # `next_sentence_labels`, when present, is ignored (no next-sentence task).
@@ -114,11 +117,10 @@ def model_garden_dataset(
     def to_model_inputs(serialized):
         features = tf.io.parse_example(serialized, spec)
         x = {
-            "token_ids": tf.cast(features["input_word_ids"], "int32"),
-            "segment_ids": tf.cast(features["input_type_ids"], "int32"),
-            "padding_mask": tf.cast(features["input_mask"], "int32"),
-            "mask_positions": tf.cast(features["masked_lm_positions"], "int32"),
+            key: tf.cast(features[name], "int32")
+            for name, key in TF_HUB_INPUTS.items()
         }
+        x[MASK_POSITIONS] = tf.cast(features["masked_lm_positions"], "int32")
         mask_ids = tf.cast(features["masked_lm_ids"], "int32")
         return x, mask_ids, features[WEIGHT_FEATURE]
 

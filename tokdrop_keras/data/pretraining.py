@@ -17,6 +17,23 @@ from tokdrop_keras.data.vocabulary import bert_tokenizer
 DOCUMENT_SHUFFLE_BUFFER = 1_000
 SEQUENCE_SHUFFLE_BUFFER = 10_000
 RECORDS_PER_PARSE = 64
+# Sources whose files are already one split: they have no held-out part.
+SINGLE_SPLIT_PREFIXES = ("tfrecord:", "model_garden:")
+
+
+def has_validation_split(source):
+    """Whether `pretraining_dataset(source, split="validation")` exists.
+
+    Text and TFDS sources hold out 2% of their documents; record sources
+    (`"tfrecord:"`, `"model_garden:"`) are one split already.
+
+    Example:
+    ```python
+    assert tokdrop_keras.data.has_validation_split("embedded")
+    assert not tokdrop_keras.data.has_validation_split("tfrecord:a/*.tfrecord")
+    ```
+    """
+    return not source.startswith(SINGLE_SPLIT_PREFIXES)
 
 
 def _documents(source, split, data_dir, seed, shuffle):

@@ -7,9 +7,8 @@ import tensorflow as tf
 
 from tokdrop_keras.data.corpus import ASSETS_DIR
 from tokdrop_keras.data.corpus import read_documents
+from tokdrop_keras.special_tokens import BERT_RESERVED_TOKENS
 
-# `[PAD]` must be id 0: keras-hub pads with 0 and the model drops id 0.
-RESERVED_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 EMBEDDED_VOCABULARY_FILE = os.path.join(ASSETS_DIR, "vocab.txt")
 
 
@@ -29,17 +28,18 @@ def check_vocabulary(vocabulary, source="the vocabulary"):
     check_vocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"])
     ```
     """
-    if not vocabulary or vocabulary[0] != "[PAD]":
+    if not vocabulary or vocabulary[0] != BERT_RESERVED_TOKENS[0]:
         first = vocabulary[0] if vocabulary else None
         raise ValueError(
-            f"{source}: token id 0 must be [PAD] (keras-hub pads with id 0), "
+            f"{source}: token id 0 must be {BERT_RESERVED_TOKENS[0]} (keras-hub "
+            "pads with id 0), "
             f"but it is {first!r}."
         )
-    missing = [token for token in RESERVED_TOKENS if token not in vocabulary]
+    missing = [token for token in BERT_RESERVED_TOKENS if token not in vocabulary]
     if missing:
         raise ValueError(
             f"{source}: missing reserved tokens {missing}; a BERT vocabulary "
-            f"needs all of {RESERVED_TOKENS}."
+            f"needs all of {list(BERT_RESERVED_TOKENS)}."
         )
 
 
@@ -132,7 +132,7 @@ def train_vocabulary(
         vocabulary_size=vocabulary_size,
         lowercase=True,
         strip_accents=strip_accents,
-        reserved_tokens=RESERVED_TOKENS,
+        reserved_tokens=list(BERT_RESERVED_TOKENS),
     )
     check_vocabulary(vocabulary)
     if vocabulary_output_file is not None:

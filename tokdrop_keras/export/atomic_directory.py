@@ -5,18 +5,60 @@ import uuid
 import tensorflow as tf
 
 
+def _check_not_a_file(path):
+    if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
+        raise ValueError(f"{path} is an existing file, not a folder.")
+
+
 def check_output_directory(path, overwrite=False):
-    """Raises unless `path` is absent, empty, or `overwrite` is set.
+    """Raises unless `path` is absent, an empty folder, or `overwrite` is set.
 
     Args:
         path: local or `gs://` folder.
         overwrite: bool. Allow replacing a non-empty folder.
+
+    Example:
+    ```python
+    import tempfile
+    folder = tempfile.mkdtemp()
+    tokdrop_keras.export.check_output_directory(folder)  # empty: fine
+    open(os.path.join(folder, "keep.txt"), "w").close()
+    try:
+        tokdrop_keras.export.check_output_directory(folder)
+        raise AssertionError("a non-empty folder was accepted")
+    except ValueError as error:
+        assert "not empty" in str(error)
+    ```
     """
+    _check_not_a_file(path)
     if tf.io.gfile.exists(path) and tf.io.gfile.listdir(path) and not overwrite:
         raise ValueError(
             f"Output folder {path} exists and is not empty; pass "
             "overwrite=True (`--overwrite`) to replace it."
         )
+
+
+def check_writable_directory(path):
+    """Creates folder `path` if needed and checks that files can be written
+    there, so that a bad path fails before training, not after.
+
+    Example:
+    ```python
+    import tempfile
+    tokdrop_keras.export.check_writable_directory(
+        os.path.join(tempfile.mkdtemp(), "run")
+    )
+    ```
+    """
+    _check_not_a_file(path)
+    try:
+        tf.io.gfile.makedirs(path)
+        probe = os.path.join(path, f".write_test_{uuid.uuid4().hex[:8]}")
+        with tf.io.gfile.GFile(probe, "w") as file:
+            file.write("ok")
+        tf.io.gfile.remove(probe)
+    except (tf.errors.OpError, OSError) as error:
+        raise ValueError(f"{path} is not writable: {error}") from error
 
 
 @contextlib.contextmanager

@@ -4,11 +4,11 @@ import keras_hub
 
 from tokdrop_keras.export.atomic_directory import atomic_directory
 from tokdrop_keras.export.importance_table import write_importance_table
+from tokdrop_keras.export.layout import IMPORTANCE_TABLE_FILE
+from tokdrop_keras.export.layout import PRESET_DIR
+from tokdrop_keras.export.layout import SAVED_MODEL_DIR
 from tokdrop_keras.export.saved_model import export_bert_saved_model
 
-PRESET_DIR = "preset"
-SAVED_MODEL_DIR = "saved_model"
-IMPORTANCE_TABLE_FILE = "importance.tsv"
 
 
 def export_pretrained(

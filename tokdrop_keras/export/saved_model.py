@@ -4,12 +4,8 @@ import os
 import keras
 import tensorflow as tf
 
-# TF Hub's BERT input names, and the backbone inputs they feed.
-HUB_INPUTS = {
-    "input_word_ids": "token_ids",
-    "input_mask": "padding_mask",
-    "input_type_ids": "segment_ids",
-}
+from tokdrop_keras.inputs import TF_HUB_INPUTS
+
 TOKEN_EMBEDDING_VARIABLE = "token_embedding/embeddings:0"
 
 
@@ -43,12 +39,12 @@ def export_bert_saved_model(backbone, path):
     """
     specs = {
         name: tf.TensorSpec([None, None], tf.int32, name=name)
-        for name in HUB_INPUTS
+        for name in TF_HUB_INPUTS
     }
 
     def encode(hub_inputs, training):
         outputs = backbone(
-            {key: hub_inputs[name] for name, key in HUB_INPUTS.items()},
+            {key: hub_inputs[name] for name, key in TF_HUB_INPUTS.items()},
             training=training,
         )
         return {
@@ -149,7 +145,7 @@ class BertSavedModelEncoder(keras.layers.Layer):
     def call(self, inputs, training=False):
         saved_model = self._saved_model
         endpoint = saved_model.serve_training if training else saved_model.serve
-        return endpoint({name: inputs[key] for name, key in HUB_INPUTS.items()})
+        return endpoint({name: inputs[key] for name, key in TF_HUB_INPUTS.items()})
 
     def get_config(self):
         config = super().get_config()
@@ -183,7 +179,7 @@ def load_bert_saved_model(path):
     """
     inputs = {
         key: keras.Input(shape=(None,), dtype="int32", name=key)
-        for key in HUB_INPUTS.values()
+        for key in TF_HUB_INPUTS.values()
     }
     outputs = BertSavedModelEncoder(path, name="bert_saved_model")(inputs)
     return keras.Model(inputs, outputs, name="bert_saved_model_encoder")

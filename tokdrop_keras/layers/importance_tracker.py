@@ -1,65 +1,18 @@
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import ops
+
+from tokdrop_keras.backend import sum_over_replicas
 
 # Scores given to tokens whose fate does not depend on the table: beyond any
 # finite table value, so top-k always ranks them first / last.
 ALWAYS_KEEP_SCORE = float("inf")
 ALWAYS_DROP_SCORE = float("-inf")
 
-SPECIAL_TOKENS_KEPT = ("[CLS]", "[SEP]", "[MASK]", "[UNK]")
-SPECIAL_TOKENS_DROPPED = ("[PAD]",)
-
-
-def special_token_ids(tokenizer):
-    """Returns the always-keep and always-drop ids of a BERT tokenizer.
-
-    Args:
-        tokenizer: a `keras_hub.models.BertTokenizer` (or any WordPiece
-            tokenizer with `token_to_id`) whose vocabulary holds `[CLS]`,
-            `[SEP]`, `[MASK]`, `[UNK]` and `[PAD]`.
-
-    Returns:
-        A dict with `always_keep_ids` and `always_drop_ids`, ready to be
-        passed as keyword arguments to `ImportanceTracker`,
-        `TokenDropBertBackbone` or `TokenDropBertMaskedLM`.
-
-    Example:
-    ```python
-    tokenizer = keras_hub.models.BertTokenizer(
-        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"],
-    )
-    tokdrop_keras.special_token_ids(tokenizer)
-    # {'always_keep_ids': [2, 3, 4, 1], 'always_drop_ids': [0]}
-    ```
-    """
-
-    def ids_of(tokens):
-        ids = []
-        for token in tokens:
-            try:
-                ids.append(int(tokenizer.token_to_id(token)))
-            except ValueError as error:
-                raise ValueError(
-                    f"The tokenizer's vocabulary has no {token} token; token "
-                    "dropping needs all of "
-                    f"{SPECIAL_TOKENS_KEPT + SPECIAL_TOKENS_DROPPED}."
-                ) from error
-        return ids
-
-    return {
-        "always_keep_ids": ids_of(SPECIAL_TOKENS_KEPT),
-        "always_drop_ids": ids_of(SPECIAL_TOKENS_DROPPED),
-    }
-
-
-def _sum_over_replicas(value):
-    """Sums `value` over tf.distribute replicas (identity with one)."""
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return value
-    return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
+# The table's defaults (Hou et al., 2022): above any early MLM loss, so ids
+# not yet seen are kept first; a slow EMA.
+DEFAULT_INITIAL_IMPORTANCE = 10.0
+DEFAULT_BETA = 0.995
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
@@ -109,8 +62,8 @@ class ImportanceTracker(keras.layers.Layer):
     def __init__(
         self,
         vocabulary_size,
-        initial_importance=10.0,
-        beta=0.995,
+        initial_importance=DEFAULT_INITIAL_IMPORTANCE,
+        beta=DEFAULT_BETA,
         always_keep_ids=(),
         always_drop_ids=(),
         **kwargs,
@@ -120,6 +73,15 @@ class ImportanceTracker(keras.layers.Layer):
             raise ValueError(
                 "`vocabulary_size` must be a positive int. Received: "
                 f"vocabulary_size={vocabulary_size!r}"
+            )
+        if not (
+            isinstance(initial_importance, (int, float))
+            and np.isfinite(initial_importance)
+            and initial_importance > 0
+        ):
+            raise ValueError(
+                "`initial_importance` must be a finite positive number. "
+                f"Received: initial_importance={initial_importance!r}"
             )
         if not 0.0 <= beta < 1.0:
             raise ValueError(
@@ -201,8 +163,8 @@ class ImportanceTracker(keras.layers.Layer):
 
         For every id with total weight > 0 in the batch (over all replicas),
         `new = beta * old + (1 - beta) * weighted_mean_loss(id)`; duplicate
-        ids are averaged, zero-weight predictions are ignored, special ids
-        and ids not predicted keep their value.
+        ids are averaged, zero-weight predictions and non-finite losses
+        are ignored, special ids and ids not predicted keep their value.
 
         Args:
             token_ids: int tensor, the predicted (target) ids, any shape.
@@ -218,7 +180,8 @@ class ImportanceTracker(keras.layers.Layer):
                 f"size. Received sizes {ids.shape[0]}, {losses.shape[0]}, "
                 f"{weights.shape[0]}"
             )
-        predicted = weights > 0
+        # A non-finite loss (a diverging step) never enters the table.
+        predicted = ops.logical_and(weights > 0, ops.isfinite(losses))
         # `where`, not a product: a padded slot's loss may be inf or nan.
         weighted_losses = ops.where(predicted, losses * weights, 0.0)
         weights = ops.where(predicted, weights, 0.0)
@@ -228,7 +191,7 @@ class ImportanceTracker(keras.layers.Layer):
                 for v in (weighted_losses, weights, ops.cast(predicted, "float32"))
             ]
         )
-        loss_sums, weight_sums, counts = ops.unstack(_sum_over_replicas(sums))
+        loss_sums, weight_sums, counts = ops.unstack(sum_over_replicas(sums))
 
         updated = ops.logical_and(
             weight_sums > 0,

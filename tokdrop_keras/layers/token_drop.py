@@ -6,6 +6,63 @@ from tokdrop_keras.layers.top_k_selection import mask_to_positions
 from tokdrop_keras.layers.top_k_selection import sortable_keys
 from tokdrop_keras.layers.top_k_selection import top_k_mask
 
+DEFAULT_KEEP_FRACTION = 0.5
+
+
+def kept_token_count(
+    sequence_length, keep_fraction=DEFAULT_KEEP_FRACTION, keep_tokens=None
+):
+    """The number of tokens kept from each sequence of `sequence_length`.
+
+    Args:
+        sequence_length: int.
+        keep_fraction: float in `(0, 1]`, used when `keep_tokens` is `None`.
+        keep_tokens: int or `None`; at most `sequence_length`.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.token_drop import kept_token_count
+    assert kept_token_count(128) == 64
+    assert kept_token_count(7, keep_fraction=0.3) == 2
+    assert kept_token_count(128, keep_tokens=100) == 100
+    ```
+    """
+    if keep_tokens is None:
+        return max(1, round(keep_fraction * sequence_length))
+    if keep_tokens > sequence_length:
+        raise ValueError(
+            f"`keep_tokens={keep_tokens}` exceeds the sequence length "
+            f"{sequence_length}."
+        )
+    return keep_tokens
+
+
+def check_keep(keep_fraction=DEFAULT_KEEP_FRACTION, keep_tokens=None):
+    """Raises unless `keep_fraction` / `keep_tokens` are valid.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.token_drop import check_keep
+    check_keep(keep_fraction=0.25)
+    ```
+    """
+    if keep_tokens is not None and (
+        isinstance(keep_tokens, bool)
+        or not isinstance(keep_tokens, int)
+        or keep_tokens <= 0
+    ):
+        raise ValueError(
+            "`keep_tokens` must be a positive int. Received: "
+            f"keep_tokens={keep_tokens!r}"
+        )
+    if keep_tokens is None and not (
+        isinstance(keep_fraction, (int, float)) and 0.0 < keep_fraction <= 1.0
+    ):
+        raise ValueError(
+            "`keep_fraction` must be in (0, 1]. Received: "
+            f"keep_fraction={keep_fraction!r}"
+        )
+
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
 class TokenDrop(keras.layers.Layer):
@@ -24,7 +81,8 @@ class TokenDrop(keras.layers.Layer):
         keep_tokens: int. How many tokens of each sequence to keep.
         keep_fraction: float in `(0, 1]`. Alternative to `keep_tokens`:
             keep `max(1, round(keep_fraction * seq))` tokens, resolved from
-            the (static) sequence length of each call.
+            the (static) sequence length of each call
+            (`kept_token_count`).
         seed: int. Seed of the tie-breaking noise.
         **kwargs: other keyword arguments of `keras.layers.Layer`.
 
@@ -61,18 +119,7 @@ class TokenDrop(keras.layers.Layer):
                 f"Received: keep_tokens={keep_tokens!r}, "
                 f"keep_fraction={keep_fraction!r}"
             )
-        if keep_tokens is not None and (
-            not isinstance(keep_tokens, int) or keep_tokens <= 0
-        ):
-            raise ValueError(
-                "`keep_tokens` must be a positive int. Received: "
-                f"keep_tokens={keep_tokens!r}"
-            )
-        if keep_fraction is not None and not 0.0 < keep_fraction <= 1.0:
-            raise ValueError(
-                "`keep_fraction` must be in (0, 1]. Received: "
-                f"keep_fraction={keep_fraction!r}"
-            )
+        check_keep(keep_fraction, keep_tokens)
         self.keep_tokens = keep_tokens
         self.keep_fraction = keep_fraction
         self.seed = seed
@@ -115,14 +162,9 @@ class TokenDrop(keras.layers.Layer):
 
     def kept_length(self, sequence_length):
         """The number of tokens kept from sequences of `sequence_length`."""
-        if self.keep_tokens is None:
-            return max(1, round(self.keep_fraction * sequence_length))
-        if self.keep_tokens > sequence_length:
-            raise ValueError(
-                f"`keep_tokens={self.keep_tokens}` exceeds the sequence "
-                f"length {sequence_length}."
-            )
-        return self.keep_tokens
+        return kept_token_count(
+            sequence_length, self.keep_fraction, self.keep_tokens
+        )
 
     def compute_output_spec(
         self, hidden_states, scores, padding_mask, training=None

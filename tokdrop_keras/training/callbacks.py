@@ -105,6 +105,7 @@ class TrainingLog(keras.callbacks.Callback):
             )
 
     def median_step_seconds(self, skip=5):
-        """Median step time, leaving out the first (compiling) steps."""
+        """Median step time, leaving out the first (compiling) steps; `None`
+        before any step."""
         times = self.step_seconds[skip:] or self.step_seconds
-        return statistics.median(times)
+        return statistics.median(times) if times else None

@@ -2,61 +2,63 @@ import keras
 import keras_hub
 
 from tokdrop_keras.layers.encoder_cross_attention import encoder_cross_attention
+from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
+from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
 from tokdrop_keras.layers.token_drop import TokenDrop
 from tokdrop_keras.layers.token_restore import TokenRestore
-
-BACKBONE_INPUTS = ("token_ids", "segment_ids", "padding_mask")
+from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
+from tokdrop_keras.models.layout import check_keep
+from tokdrop_keras.models.layout import resolve_first_dropped_layer
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
-class TokenDropBertBackbone(keras.Model):
-    """A keras-hub `BertBackbone` that skips unimportant tokens in its middle.
+class TokenDropBackbone(keras.Model):
+    """A keras-hub encoder backbone that skips unimportant tokens in its middle.
 
-    Wraps an existing `keras_hub.models.BertBackbone` and shares its layers
-    and weights (nothing is copied), so training this model trains the
-    wrapped backbone, which stays an ordinary full-length BERT for
-    fine-tuning. For `L` layers and `first_dropped_layer = f` (default
-    `L // 2`):
-
-    - layers `0 .. f-2` run on all tokens;
-    - layer `f-1` is the boundary: the kept tokens (queries) attend to all
-      tokens (keys and values);
-    - layers `f .. L-2` run on the kept tokens only;
-    - the dropped tokens' states from before the boundary are put back in
-      place, and the last layer runs on all tokens again.
+    Wraps an existing keras-hub backbone (today `BertBackbone`; see
+    `tokdrop_keras.models.architectures`) and shares its layers and weights
+    (nothing is copied), so training this model trains the wrapped backbone,
+    which stays an ordinary full-length encoder for fine-tuning. Which
+    layers see which tokens is `tokdrop_keras.models.layout`: layers before
+    the boundary see all tokens, the boundary layer's kept tokens attend to
+    all, the layers after it see the kept tokens only, and the last layer
+    all tokens again.
 
     Each sequence keeps its `keep_tokens` (or `keep_fraction` of its length)
     highest-scoring tokens, scored by `importance_tracker`, an
-    `ImportanceTracker` that `TokenDropBertMaskedLM` updates while training.
+    `ImportanceTracker` that `TokenDropMaskedLM` updates while training.
 
     Args:
-        backbone: a `keras_hub.models.BertBackbone` with at least 2 layers.
+        backbone: a keras-hub backbone with at least 2 layers.
         keep_fraction: float in `(0, 1]`. Share of each sequence kept.
             Defaults to `0.5`, as in the paper.
         keep_tokens: int. Number of tokens kept per sequence; overrides
             `keep_fraction`. Equal to the sequence length keeps every token.
         first_dropped_layer: int in `[1, L-1]`. The first layer that sees
-            only kept tokens; the boundary is the layer before it.
+            only kept tokens; the boundary is the layer before it. Defaults
+            to `L // 2`.
         initial_importance: float. Initial table value (see
             `ImportanceTracker`).
         beta: float. EMA decay of the table (see `ImportanceTracker`).
-        always_keep_ids: ids always kept (e.g. `[CLS]`, `[SEP]`, `[MASK]`,
-            `[UNK]`); `tokdrop_keras.special_token_ids(tokenizer)` gives them.
-        always_drop_ids: ids always dropped (e.g. `[PAD]`).
+        always_keep_ids: ids always kept (start, end, mask, unknown);
+            `tokdrop_keras.special_token_ids(tokenizer)` gives them.
+        always_drop_ids: ids always dropped (padding).
         seed: int. Seed of the random tie-breaking in training.
-        **kwargs: other keyword arguments of `keras.Model`.
+        **kwargs: other keyword arguments of `keras.Model` (`name`, ...).
 
     Call arguments:
-        inputs: dict of `token_ids`, `segment_ids`, `padding_mask`, each
-            `[batch, seq]` with a static `seq`.
+        inputs: dict of the backbone's inputs (for BERT `token_ids`,
+            `segment_ids`, `padding_mask`), each `[batch, seq]` with a
+            static `seq`.
         training: bool.
         return_kept_positions: bool. Also return the kept positions
             `[batch, keep]`.
 
     Returns:
-        A dict with `sequence_output` `[batch, seq, hidden]` and
-        `pooled_output` `[batch, hidden]`, as `BertBackbone`; with
+        The backbone's output dict (for BERT `sequence_output`
+        `[batch, seq, hidden]` and `pooled_output` `[batch, hidden]`); with
         `return_kept_positions`, a tuple `(outputs, kept_positions)`.
 
     Example:
@@ -65,56 +67,39 @@ class TokenDropBertBackbone(keras.Model):
         vocabulary_size=100, num_layers=4, num_heads=2, hidden_dim=16,
         intermediate_dim=32, max_sequence_length=16,
     )
-    model = tokdrop_keras.TokenDropBertBackbone(
+    model = tokdrop_keras.TokenDropBackbone(
         backbone, always_keep_ids=[1, 2, 3, 4], always_drop_ids=[0]
     )
-    outputs = model({
+    outputs, kept = model({
         "token_ids": np.random.randint(5, 100, size=(2, 16)),
         "segment_ids": np.zeros((2, 16), "int32"),
         "padding_mask": np.ones((2, 16), "int32"),
-    })
-    outputs["sequence_output"].shape  # (2, 16, 16)
+    }, return_kept_positions=True)
+    assert outputs["sequence_output"].shape == (2, 16, 16)
+    assert kept.shape == (2, 8)
     ```
     """
 
     def __init__(
         self,
         backbone,
-        keep_fraction=0.5,
+        keep_fraction=DEFAULT_KEEP_FRACTION,
         keep_tokens=None,
         first_dropped_layer=None,
-        initial_importance=10.0,
-        beta=0.995,
+        initial_importance=DEFAULT_INITIAL_IMPORTANCE,
+        beta=DEFAULT_BETA,
         always_keep_ids=(),
         always_drop_ids=(),
         seed=None,
         **kwargs,
     ):
-        if not isinstance(backbone, keras_hub.models.BertBackbone):
-            raise ValueError(
-                "`backbone` must be a `keras_hub.models.BertBackbone`. "
-                f"Received: {type(backbone).__name__}"
-            )
-        num_layers = backbone.num_layers
-        if num_layers < 2:
-            raise ValueError(
-                "Token dropping needs a backbone of at least 2 layers (a "
-                "boundary layer and a last full layer). Received: "
-                f"num_layers={num_layers}"
-            )
-        if first_dropped_layer is None:
-            first_dropped_layer = num_layers // 2
-        if not 1 <= first_dropped_layer <= num_layers - 1:
-            raise ValueError(
-                f"`first_dropped_layer` must be in [1, {num_layers - 1}] for "
-                f"a backbone of {num_layers} layers. Received: "
-                f"first_dropped_layer={first_dropped_layer}"
-            )
-        if keep_tokens is not None and (
-            isinstance(keep_tokens, bool)
-            or not isinstance(keep_tokens, int)
-            or not 0 < keep_tokens <= backbone.max_sequence_length
-        ):
+        architecture = architecture_of(backbone)
+        layers = architecture.transformer_layers(backbone)
+        first_dropped = resolve_first_dropped_layer(
+            len(layers), first_dropped_layer
+        )
+        check_keep(keep_fraction, keep_tokens)
+        if keep_tokens is not None and keep_tokens > backbone.max_sequence_length:
             raise ValueError(
                 "`keep_tokens` must be an int in [1, max_sequence_length="
                 f"{backbone.max_sequence_length}]. Received: "
@@ -144,51 +129,51 @@ class TokenDropBertBackbone(keras.Model):
         )
         # The backbone's own graph up to the boundary: embeddings and the
         # layers that see every token, sharing the backbone's weights.
-        boundary = first_dropped_layer - 1
+        boundary = first_dropped - 1
         self.full_length_encoder = keras.Model(
             backbone.input,
             (
-                backbone.transformer_layers[boundary - 1].output
+                layers[boundary - 1].output
                 if boundary > 0
-                else backbone.embeddings_dropout.output
+                else architecture.embeddings_output(backbone)
             ),
             name="full_length_encoder",
         )
-        self.boundary_layer = backbone.transformer_layers[boundary]
-        self.kept_token_layers = backbone.transformer_layers[
-            first_dropped_layer:-1
-        ]
-        self.last_layer = backbone.transformer_layers[-1]
+        self.boundary_layer = layers[boundary]
+        self.kept_token_layers = layers[first_dropped:-1]
+        self.last_layer = layers[-1]
+        self._architecture = architecture
 
         # === Config ===
         self.keep_fraction = keep_fraction
         self.keep_tokens = keep_tokens
-        self.first_dropped_layer = first_dropped_layer
-        self.initial_importance = initial_importance
-        self.beta = beta
+        self.first_dropped_layer = first_dropped
+        self.initial_importance = self.importance_tracker.initial_importance
+        self.beta = self.importance_tracker.beta
         self.always_keep_ids = list(self.importance_tracker.always_keep_ids)
         self.always_drop_ids = list(self.importance_tracker.always_drop_ids)
         self.seed = seed
         self.built = True
 
     def call(self, inputs, training=None, return_kept_positions=False):
-        missing = [name for name in BACKBONE_INPUTS if name not in inputs]
+        keys = self._architecture.input_keys
+        missing = [name for name in keys if name not in inputs]
         if missing:
             raise ValueError(
-                f"Missing backbone inputs {missing}; expected "
-                f"{list(BACKBONE_INPUTS)}."
+                f"Missing backbone inputs {missing}; expected {list(keys)}."
             )
-        inputs = {name: inputs[name] for name in BACKBONE_INPUTS}
-        shapes = {name: tuple(inputs[name].shape) for name in BACKBONE_INPUTS}
+        inputs = {name: inputs[name] for name in keys}
+        shapes = {name: tuple(inputs[name].shape) for name in keys}
         if len(set(shapes.values())) != 1:
             raise ValueError(
                 f"Backbone inputs must share one `[batch, seq]` shape. "
                 f"Received: {shapes}"
             )
-        padding_mask = inputs["padding_mask"]
+        padding_mask = inputs[self._architecture.padding_mask_key]
+        token_ids = inputs[self._architecture.token_ids_key]
 
         x = self.full_length_encoder(inputs, training=training)
-        scores = self.importance_tracker(inputs["token_ids"], padding_mask)
+        scores = self.importance_tracker(token_ids, padding_mask)
         kept, kept_padding_mask, kept_positions = self.token_drop(
             x, scores, padding_mask, training=training
         )
@@ -199,12 +184,7 @@ class TokenDropBertBackbone(keras.Model):
             kept = layer(kept, padding_mask=kept_padding_mask, training=training)
         x = self.token_restore(x, kept, kept_positions)
         x = self.last_layer(x, padding_mask=padding_mask, training=training)
-        outputs = {
-            "sequence_output": x,
-            "pooled_output": self.backbone.pooled_dense(
-                x[:, self.backbone.cls_token_index, :]
-            ),
-        }
+        outputs = self._architecture.outputs(self.backbone, x)
         if return_kept_positions:
             return outputs, kept_positions
         return outputs
@@ -231,3 +211,29 @@ class TokenDropBertBackbone(keras.Model):
         config = dict(config)
         config["backbone"] = keras.layers.deserialize(config["backbone"])
         return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tokdrop_keras")
+class TokenDropBertBackbone(TokenDropBackbone):
+    """`TokenDropBackbone` for a `keras_hub.models.BertBackbone` only.
+
+    Kept for code and saved files from before `TokenDropBackbone`; takes
+    the same arguments.
+
+    Example:
+    ```python
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=50, max_sequence_length=16
+    )
+    model = tokdrop_keras.TokenDropBertBackbone(backbone, keep_tokens=4)
+    assert model.first_dropped_layer == 2
+    ```
+    """
+
+    def __init__(self, backbone, **kwargs):
+        if not isinstance(backbone, keras_hub.models.BertBackbone):
+            raise ValueError(
+                "`backbone` must be a `keras_hub.models.BertBackbone`. "
+                f"Received: {type(backbone).__name__}"
+            )
+        super().__init__(backbone, **kwargs)

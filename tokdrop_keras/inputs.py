@@ -1,0 +1,18 @@
+"""The names of the model inputs, shared by the models and the data."""
+
+TOKEN_IDS = "token_ids"
+SEGMENT_IDS = "segment_ids"
+PADDING_MASK = "padding_mask"
+MASK_POSITIONS = "mask_positions"
+
+# The inputs of a keras-hub `BertBackbone`, and of `BertMaskedLM` (the output
+# of `BertMaskedLMPreprocessor`).
+BERT_BACKBONE_INPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)
+BERT_MASKED_LM_INPUTS = BERT_BACKBONE_INPUTS + (MASK_POSITIONS,)
+
+# TF Hub's (and Model Garden's) names of the BERT backbone inputs.
+TF_HUB_INPUTS = {
+    "input_word_ids": TOKEN_IDS,
+    "input_mask": PADDING_MASK,
+    "input_type_ids": SEGMENT_IDS,
+}

@@ -1,0 +1,304 @@
+import threading
+
+import keras
+from keras import ops
+
+from tokdrop_keras.backend import has_accelerator
+from tokdrop_keras.backend import sum_over_replicas
+from tokdrop_keras.inputs import MASK_POSITIONS
+from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
+from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
+from tokdrop_keras.layers.importance_tracker import ImportanceTracker
+from tokdrop_keras.metrics.importance_update import ImportanceUpdate
+from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
+from tokdrop_keras.models.layout import check_keep
+from tokdrop_keras.models.layout import resolve_first_dropped_layer
+from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
+from tokdrop_keras.optimizers import bert_adamw
+
+
+@keras.saving.register_keras_serializable(package="tokdrop_keras")
+class TokenDropMaskedLM(keras.Model):
+    """Masked-LM pretraining with token dropping, for a keras-hub encoder.
+
+    Inputs and targets are those of the backbone's keras-hub masked LM (for
+    BERT, `keras_hub.models.BertMaskedLM`), so the output of its
+    `*MaskedLMPreprocessor` feeds it unchanged: for BERT
+    `x = {"token_ids", "segment_ids", "padding_mask", "mask_positions"}`,
+    `y = mask_ids`, `sample_weight = mask_weights`. The output is the logits
+    `[batch, num_predictions, vocabulary_size]` of keras-hub's `MaskedLMHead`,
+    tied to the token embedding.
+
+    Tokens are dropped in training only: evaluation and prediction run the
+    full-length backbone, the model users fine-tune. The loss is the weighted
+    mean of the per-prediction cross-entropies. In training, those same
+    per-prediction losses update the importance table (through a metric,
+    inside the compiled step), which also reports `kept_mask_fraction`.
+    `token_drop=False` is the baseline: the plain backbone, through the same
+    loss, table update and train step.
+
+    `.backbone` is the plain keras-hub backbone holding the trained weights
+    (the table is not part of it); `.importance_tracker` is the table, saved
+    with this model.
+
+    Args:
+        backbone: a keras-hub backbone (`keras_hub.models.BertBackbone`).
+        token_drop: bool. `False` trains the full-length baseline.
+        keep_fraction, keep_tokens, first_dropped_layer, initial_importance,
+        beta, always_keep_ids, always_drop_ids, seed: as in
+            `TokenDropBackbone` (the baseline uses only the table's).
+        **kwargs: other keyword arguments of `keras.Model` (`name`, ...).
+
+    Example:
+    ```python
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
+        f"w{i}" for i in range(40)
+    ]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
+    preprocessor = keras_hub.models.BertMaskedLMPreprocessor(
+        tokenizer, sequence_length=16, mask_selection_length=4
+    )
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=4,
+        num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=16,
+    )
+    model = tokdrop_keras.TokenDropMaskedLM(
+        backbone, **tokdrop_keras.special_token_ids(tokenizer)
+    )
+    model.compile()
+    text = tf.data.Dataset.from_tensor_slices(["w1 w2 w3 w4 w5 w6"] * 16)
+    model.fit(text.batch(8).map(preprocessor), epochs=1, verbose=0)
+    assert model.backbone is backbone  # a plain BertBackbone, to fine-tune
+    ```
+    """
+
+    def __init__(
+        self,
+        backbone,
+        token_drop=True,
+        keep_fraction=DEFAULT_KEEP_FRACTION,
+        keep_tokens=None,
+        first_dropped_layer=None,
+        initial_importance=DEFAULT_INITIAL_IMPORTANCE,
+        beta=DEFAULT_BETA,
+        always_keep_ids=(),
+        always_drop_ids=(),
+        seed=None,
+        **kwargs,
+    ):
+        architecture = architecture_of(backbone)
+        super().__init__(**kwargs)
+
+        # === Layers ===
+        self.backbone = backbone
+        tracker_options = dict(
+            initial_importance=initial_importance,
+            beta=beta,
+            always_keep_ids=always_keep_ids,
+            always_drop_ids=always_drop_ids,
+        )
+        if token_drop:
+            self.token_drop_backbone = TokenDropBackbone(
+                backbone,
+                keep_fraction=keep_fraction,
+                keep_tokens=keep_tokens,
+                first_dropped_layer=first_dropped_layer,
+                seed=seed,
+                name="token_drop_backbone",
+                **tracker_options,
+            )
+            self.importance_tracker = self.token_drop_backbone.importance_tracker
+        else:
+            # The same checks as the token-drop arm, so that a baseline's
+            # config is one its token-drop twin accepts.
+            check_keep(keep_fraction, keep_tokens)
+            resolve_first_dropped_layer(
+                len(architecture.transformer_layers(backbone)),
+                first_dropped_layer,
+            )
+            self.token_drop_backbone = None
+            self.importance_tracker = ImportanceTracker(
+                vocabulary_size=backbone.vocabulary_size,
+                name="importance_tracker",
+                **tracker_options,
+            )
+        self.masked_lm_head = architecture.masked_lm_head(backbone)
+        self.importance_update = ImportanceUpdate(self.importance_tracker)
+        # The forward pass hands the step's kept-prediction mask to
+        # `compute_loss`; thread-local because tf.distribute traces each
+        # replica in its own thread.
+        self._step_state = threading.local()
+        self._architecture = architecture
+
+        # === Config ===
+        self.token_drop = token_drop
+        self.keep_fraction = keep_fraction
+        self.keep_tokens = keep_tokens
+        self.first_dropped_layer = first_dropped_layer
+        self.initial_importance = self.importance_tracker.initial_importance
+        self.beta = self.importance_tracker.beta
+        self.always_keep_ids = list(self.importance_tracker.always_keep_ids)
+        self.always_drop_ids = list(self.importance_tracker.always_drop_ids)
+        self.seed = seed
+        self.built = True
+
+    @property
+    def input_keys(self):
+        """The inputs this model takes: the backbone's and `mask_positions`."""
+        return tuple(self._architecture.input_keys) + (MASK_POSITIONS,)
+
+    def call(self, inputs, training=None):
+        missing = [name for name in self.input_keys if name not in inputs]
+        if missing:
+            raise ValueError(
+                f"Missing inputs {missing}; expected {list(self.input_keys)}, "
+                "the output of the backbone's keras-hub "
+                "`*MaskedLMPreprocessor`."
+            )
+        backbone_inputs = {
+            name: inputs[name] for name in self._architecture.input_keys
+        }
+        mask_positions = ops.cast(inputs[MASK_POSITIONS], "int32")
+        if self.token_drop and training:
+            outputs, kept_positions = self.token_drop_backbone(
+                backbone_inputs, training=training, return_kept_positions=True
+            )
+            kept_mask = ops.any(
+                mask_positions[:, :, None] == kept_positions[:, None, :],
+                axis=-1,
+            )
+        else:
+            outputs = self.backbone(backbone_inputs, training=training)
+            kept_mask = ops.ones_like(mask_positions, dtype="bool")
+        self._step_state.kept_mask = kept_mask
+        return self.masked_lm_head(outputs["sequence_output"], mask_positions)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} needs targets `y = mask_ids` (and "
+                "`sample_weight = mask_weights`)."
+            )
+        # Float32 under mixed precision: the table averages these losses.
+        losses = keras.losses.sparse_categorical_crossentropy(
+            y, ops.cast(y_pred, "float32"), from_logits=True
+        )
+        if sample_weight is None:
+            sample_weight = ops.ones_like(losses)
+        weights = ops.cast(sample_weight, "float32")
+        weighted_loss_sum = ops.sum(ops.where(weights > 0, losses * weights, 0.0))
+        # Normalise by the weight of the global batch: summed over replicas,
+        # the gradients are those of the global weighted mean.
+        total_weight = sum_over_replicas(ops.sum(weights))
+        loss = ops.divide_no_nan(weighted_loss_sum, total_weight)
+        if training:
+            self.importance_update.update_state(
+                y, losses, weights, self._step_state.kept_mask
+            )
+        return loss
+
+    def compile(
+        self,
+        optimizer="auto",
+        weighted_metrics="auto",
+        jit_compile="auto",
+        **kwargs,
+    ):
+        """Configures the model for pretraining.
+
+        The loss is built in (`compute_loss`); passing `loss` is an error.
+
+        Args:
+            optimizer: `"auto"` or a Keras optimizer. `"auto"` is
+                `bert_adamw()`: AdamW at a constant 1e-4, weight decay 0.01
+                except on LayerNorm parameters and biases.
+            weighted_metrics: `"auto"` or a list; `"auto"` reports masked-LM
+                `accuracy`.
+            jit_compile: bool or `"auto"`. `"auto"` uses XLA on GPU and TPU
+                but not on CPU, where XLA was not faster than TensorFlow's
+                own kernels for either arm (see the README's step-time
+                benchmark).
+            **kwargs: other arguments of `keras.Model.compile`.
+        """
+        if kwargs.get("loss") is not None:
+            raise ValueError(
+                f"{type(self).__name__} computes its own masked-LM loss; do "
+                f"not pass `loss`. Received: loss={kwargs['loss']!r}"
+            )
+        if optimizer == "auto":
+            optimizer = bert_adamw()
+        if weighted_metrics == "auto":
+            weighted_metrics = [
+                keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+            ]
+        if jit_compile == "auto":
+            jit_compile = has_accelerator()
+        super().compile(
+            optimizer=optimizer,
+            weighted_metrics=weighted_metrics,
+            jit_compile=jit_compile,
+            **kwargs,
+        )
+
+    def compile_from_config(self, config):
+        # Keras skips an overridden compile() when loading a `.keras` file;
+        # the saved config holds the arguments compile() resolved.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "backbone": keras.layers.serialize(self.backbone),
+                "token_drop": self.token_drop,
+                "keep_fraction": self.keep_fraction,
+                "keep_tokens": self.keep_tokens,
+                "first_dropped_layer": self.first_dropped_layer,
+                "initial_importance": self.initial_importance,
+                "beta": self.beta,
+                "always_keep_ids": self.always_keep_ids,
+                "always_drop_ids": self.always_drop_ids,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="tokdrop_keras")
+class TokenDropBertMaskedLM(TokenDropMaskedLM):
+    """`TokenDropMaskedLM` for a `keras_hub.models.BertBackbone` only.
+
+    Kept for code and `.keras` files from before `TokenDropMaskedLM`; takes
+    the same arguments.
+
+    Example:
+    ```python
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=50, max_sequence_length=16
+    )
+    model = tokdrop_keras.TokenDropBertMaskedLM(backbone, token_drop=False)
+    assert model.token_drop_backbone is None
+    ```
+    """
+
+    def __init__(self, backbone, **kwargs):
+        import keras_hub
+
+        if not isinstance(backbone, keras_hub.models.BertBackbone):
+            raise ValueError(
+                "`backbone` must be a `keras_hub.models.BertBackbone`. "
+                f"Received: {type(backbone).__name__}"
+            )
+        super().__init__(backbone, **kwargs)

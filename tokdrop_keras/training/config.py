@@ -1,0 +1,316 @@
+"""Every setting of a run, in one dataclass per kind of run.
+
+A config is the whole description of a run: `pretrain(config)` needs nothing
+else, `summary.json` stores it whole (`to_dict`), and `from_dict` (or
+`pretrain.py --config summary.json`) repeats the run. The dataclass fields
+are the defaults and the command-line flags (`tokdrop_keras.training.flags`).
+"""
+
+import dataclasses
+import typing
+
+from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
+from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
+from tokdrop_keras.layers.token_drop import DEFAULT_KEEP_FRACTION
+
+CONFIG_VERSION = 1
+VERSION_KEY = "config_version"
+STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "tpu")
+MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
+JIT_COMPILE = ("auto", "true", "false")
+BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
+
+
+def setting(default, help, group=None, choices=None):
+    """A dataclass field with its command-line help."""
+    return dataclasses.field(
+        default=default,
+        metadata={"help": help, "group": group, "choices": choices},
+    )
+
+
+def _check_positive(config, names):
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and value <= 0:
+            raise ValueError(f"`{name}` must be positive. Received: {name}={value}")
+
+
+def _check_choice(config, name, choices):
+    value = getattr(config, name)
+    if value not in choices:
+        raise ValueError(
+            f"Unknown {name} {value!r}; choose one of {list(choices)}."
+        )
+
+
+class Config:
+    """What every run config has: `to_dict`, `from_dict`, `replace`."""
+
+    def to_dict(self):
+        """The settings as a JSON-ready dict, with the config version."""
+        return {VERSION_KEY: CONFIG_VERSION, **dataclasses.asdict(self)}
+
+    @classmethod
+    def from_dict(cls, values):
+        """The config a `to_dict` (or `summary.json`'s `config`) holds.
+
+        Raises:
+            ValueError: for a config written by a newer version of the
+                library, or one with settings this version does not know.
+        """
+        values = dict(values)
+        version = values.pop(VERSION_KEY, CONFIG_VERSION)
+        if not isinstance(version, int) or version > CONFIG_VERSION:
+            raise ValueError(
+                f"This config was written by a newer tokdrop_keras (config "
+                f"version {version!r}; this one reads up to "
+                f"{CONFIG_VERSION}): upgrade tokdrop_keras to use it."
+            )
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown {cls.__name__} settings {unknown}; known: "
+                f"{sorted(known)}."
+            )
+        return cls(**values)
+
+    def replace(self, **changes):
+        """A copy with `changes` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def differences(self, other, ignore=()):
+        """`{name: (self's value, other's value)}` of the differing settings."""
+        return {
+            field.name: (getattr(self, field.name), getattr(other, field.name))
+            for field in dataclasses.fields(self)
+            if field.name not in ignore
+            and getattr(self, field.name) != getattr(other, field.name)
+        }
+
+
+@dataclasses.dataclass
+class PretrainConfig(Config):
+    """The settings of one pretraining run (`tokdrop_keras.pretrain`).
+
+    Example:
+    ```python
+    config = tokdrop_keras.PretrainConfig(size="mini", steps=2000)
+    config.validate()
+    again = tokdrop_keras.PretrainConfig.from_dict(config.to_dict())
+    assert again == config
+    ```
+    """
+
+    # Model.
+    size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES", "model")
+    num_layers: typing.Optional[int] = setting(None, "overrides the size", "model")
+    hidden_dim: typing.Optional[int] = setting(None, "overrides the size", "model")
+    num_heads: typing.Optional[int] = setting(None, "overrides the size", "model")
+    intermediate_dim: typing.Optional[int] = setting(None, "overrides the size", "model")
+    dropout: float = setting(0.1, "dropout rate of the backbone", "model")
+    token_drop: bool = setting(True, "token dropping; --notoken_drop trains the full-length baseline", "model")
+    keep_fraction: float = setting(DEFAULT_KEEP_FRACTION, "share of each sequence the middle layers keep", "model")
+    first_dropped_layer: typing.Optional[int] = setting(None, "first layer on kept tokens only (default: num_layers // 2)", "model")
+    initial_importance: float = setting(DEFAULT_INITIAL_IMPORTANCE, "initial importance-table value", "model")
+    beta: float = setting(DEFAULT_BETA, "EMA decay of the importance table", "model")
+
+    # Data.
+    data: str = setting("embedded", "embedded | text glob (gs:// ok) | tfrecord:GLOB | model_garden:GLOB | tfds:NAME", "data")
+    vocabulary: typing.Optional[str] = setting(None, "WordPiece vocabulary file (default: the shipped one)", "data")
+    seq_length: int = setting(128, "tokens per sequence", "data")
+    batch_size: int = setting(32, "global batch size", "data")
+
+    # Training.
+    steps: int = setting(1000, "training steps", "training")
+    learning_rate: float = setting(5e-4, "peak learning rate", "training")
+    warmup_fraction: float = setting(0.1, "share of the steps spent warming up", "training")
+    seed: int = setting(0, "seed of weights, data order and tie-breaking", "training")
+    jit_compile: str = setting("auto", "XLA: auto = on GPU/TPU only", "training", JIT_COMPILE)
+    mixed_precision: str = setting("none", "Keras dtype policy", "training", MIXED_PRECISION)
+    strategy: str = setting("default", "tf.distribute strategy", "training", STRATEGIES)
+    tpu: str = setting("", "TPU address or name for --strategy tpu", "training")
+    checkpoint_every: int = setting(200, "steps between checkpoints (and evaluations)", "training")
+    eval_steps: int = setting(20, "held-out batches per evaluation", "training")
+    log_every: int = setting(50, "steps between log lines", "training")
+
+    # Output.
+    model_dir: typing.Optional[str] = setting(None, "logs, checkpoints, resume state (local or gs://)", "output")
+    export_dir: typing.Optional[str] = setting(None, "preset + SavedModel + importance table", "output")
+    overwrite: bool = setting(False, "replace a non-empty --export_dir", "output")
+
+    # Settings a resumed run may change: they do not change what is trained.
+    RESUMABLE_CHANGES: typing.ClassVar[tuple] = (
+        "eval_steps", "log_every", "tpu", "model_dir", "export_dir", "overwrite",
+    )
+
+    def backbone_overrides(self):
+        """The size fields set explicitly, and the dropout."""
+        overrides = {
+            name: getattr(self, name)
+            for name in BACKBONE_FIELDS
+            if getattr(self, name) is not None
+        }
+        return {**overrides, "dropout": self.dropout}
+
+    @property
+    def checkpoint_interval(self):
+        """Steps per checkpoint (a Keras epoch): at most `steps`."""
+        return min(self.checkpoint_every, self.steps)
+
+    def validate(self):
+        """Checks every setting that can be checked before training.
+
+        The folders are checked by `pretrain` itself (`check_output_paths`).
+
+        Raises:
+            ValueError: naming the first bad setting.
+        """
+        from tokdrop_keras.models.layout import token_drop_layout
+        from tokdrop_keras.models.sizes import size_config
+
+        shape = size_config(self.size, **self.backbone_overrides())
+        _check_choice(self, "strategy", STRATEGIES)
+        _check_choice(self, "mixed_precision", MIXED_PRECISION)
+        _check_choice(self, "jit_compile", JIT_COMPILE)
+        if self.strategy == "tpu" and not self.tpu:
+            raise ValueError("strategy 'tpu' needs `tpu` (an address or name).")
+        _check_positive(
+            self,
+            BACKBONE_FIELDS + (
+                "steps", "batch_size", "seq_length", "checkpoint_every",
+                "eval_steps", "log_every", "learning_rate",
+            ),
+        )
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError(
+                "`warmup_fraction` must be in [0, 1). Received: "
+                f"warmup_fraction={self.warmup_fraction}"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(
+                f"`dropout` must be in [0, 1). Received: dropout={self.dropout}"
+            )
+        token_drop_layout(
+            shape["num_layers"],
+            self.seq_length,
+            keep_fraction=self.keep_fraction,
+            first_dropped_layer=self.first_dropped_layer,
+        )
+        # Keras epochs are the checkpoint intervals; a partial last one would
+        # train past `steps` (and past the end of the learning-rate schedule).
+        if self.steps > self.checkpoint_every and self.steps % self.checkpoint_every:
+            raise ValueError(
+                f"`steps` ({self.steps}) must be a multiple of "
+                f"`checkpoint_every` ({self.checkpoint_every})."
+            )
+
+
+@dataclasses.dataclass
+class FinetuneConfig(Config):
+    """The settings of one fine-tuning run (`tokdrop_keras.finetune`).
+
+    Example:
+    ```python
+    config = tokdrop_keras.FinetuneConfig(export_dir="exports/mini", epochs=2)
+    config.validate()
+    ```
+    """
+
+    export_dir: typing.Optional[str] = setting(None, "an export_pretrained folder, or its preset/ or saved_model/ folder")
+    encoder: str = setting("preset", "which export format to fine-tune", choices=("preset", "saved_model"))
+    task: str = setting("sentiment", "sentiment, or glue/TASK (tokdrop_keras.data.classification_tasks())")
+    vocabulary: typing.Optional[str] = setting(None, "vocabulary the task data must match (default: the export's)")
+    seq_length: int = setting(128, "tokens per example")
+    batch_size: int = setting(32, "batch size")
+    epochs: int = setting(3, "epochs (early stopping on dev accuracy)")
+    learning_rate: float = setting(1e-4, "AdamW learning rate")
+    patience: int = setting(1, "early-stopping patience (epochs)")
+    steps_per_epoch: typing.Optional[int] = setting(None, "default: one pass over the training set")
+    seed: int = setting(0, "seed")
+    data_dir: typing.Optional[str] = setting(None, "TFDS data directory for GLUE")
+    output_file: typing.Optional[str] = setting(None, "also write the summary JSON here")
+
+    def validate(self):
+        """Checks the settings before anything is loaded.
+
+        Raises:
+            ValueError: naming the first bad setting.
+        """
+        from tokdrop_keras.data.downstream import classification_tasks
+
+        if not self.export_dir:
+            raise ValueError("`export_dir` is required: the folder to fine-tune.")
+        _check_choice(self, "encoder", ("preset", "saved_model"))
+        _check_choice(self, "task", tuple(classification_tasks()))
+        _check_positive(
+            self,
+            ("seq_length", "batch_size", "epochs", "learning_rate", "steps_per_epoch"),
+        )
+        if self.patience < 0:
+            raise ValueError(f"`patience` must be >= 0. Received: {self.patience}")
+
+
+@dataclasses.dataclass
+class ComparisonConfig(Config):
+    """Baseline vs token drop, same data, seed and steps
+    (`tokdrop_keras.compare`, `make demo`).
+
+    Example:
+    ```python
+    config = tokdrop_keras.ComparisonConfig(steps=20, finetune_steps=10)
+    config.pretrain_config("baseline").validate()
+    assert config.pretrain_config("token_drop").token_drop
+    ```
+    """
+
+    output_dir: str = setting("outputs/demo", "results, plots, exports")
+    size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES")
+    num_layers: typing.Optional[int] = setting(8, "overrides the size")
+    seq_length: int = setting(128, "tokens per sequence")
+    batch_size: int = setting(32, "global batch size")
+    steps: int = setting(400, "pretraining steps per arm")
+    learning_rate: float = setting(1e-3, "peak pretraining learning rate")
+    finetune_steps: int = setting(250, "fine-tuning steps per epoch")
+    finetune_epochs: int = setting(1, "fine-tuning epochs")
+    finetune_seq_length: int = setting(64, "fine-tuning tokens per example")
+    finetune_learning_rate: float = setting(2e-4, "fine-tuning learning rate")
+    seed: int = setting(0, "seed of both arms")
+
+    def pretrain_config(self, arm):
+        """The `PretrainConfig` of one arm (`"baseline"` or `"token_drop"`)."""
+        import os
+
+        return PretrainConfig(
+            size=self.size,
+            num_layers=self.num_layers,
+            seq_length=self.seq_length,
+            batch_size=self.batch_size,
+            steps=self.steps,
+            learning_rate=self.learning_rate,
+            # Four held-out evaluations along the way, for the curves.
+            checkpoint_every=max(self.steps // 4, 1),
+            eval_steps=10,
+            log_every=max(self.steps // 10, 1),
+            seed=self.seed,
+            export_dir=os.path.join(self.output_dir, arm, "export"),
+            overwrite=True,
+            token_drop=arm == "token_drop",
+        )
+
+    def finetune_config(self, arm):
+        """The `FinetuneConfig` of one arm's export."""
+        return FinetuneConfig(
+            export_dir=self.pretrain_config(arm).export_dir,
+            seq_length=self.finetune_seq_length,
+            epochs=self.finetune_epochs,
+            steps_per_epoch=self.finetune_steps,
+            learning_rate=self.finetune_learning_rate,
+            seed=self.seed,
+        )
+
+    def validate(self):
+        for arm in ("baseline", "token_drop"):
+            self.pretrain_config(arm).validate()
+            self.finetune_config(arm).validate()

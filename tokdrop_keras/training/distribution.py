@@ -1,0 +1,63 @@
+"""The `tf.distribute` strategy of a run."""
+
+import tensorflow as tf
+
+_MIRRORED_STRATEGIES = {}
+
+
+def make_strategy(name, tpu=""):
+    """The `tf.distribute` strategy called `name`.
+
+    Args:
+        name: `"default"` (one device), `"mirrored"` (all GPUs, or all
+            logical CPUs), `"multi_worker_mirrored"` or `"tpu"`.
+        tpu: the TPU's address or name, for `"tpu"`.
+
+    Example:
+    ```python
+    strategy = tokdrop_keras.training.make_strategy("default")
+    assert strategy.num_replicas_in_sync == 1
+    ```
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return _mirrored_strategy()
+    if name == "multi_worker_mirrored":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name != "tpu":
+        raise ValueError(
+            f"Unknown strategy {name!r}; choose one of default, mirrored, "
+            "multi_worker_mirrored, tpu."
+        )
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.OpError) as error:
+        raise ValueError(f"Could not reach the TPU {tpu!r}: {error}") from error
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def _mirrored_strategy():
+    """A `MirroredStrategy` over all GPUs; without any, all (logical) CPUs.
+
+    Every `MirroredStrategy` numbers its collective ops from the same keys,
+    and TensorFlow remembers each key's shape for the whole process: a
+    second strategy over the same devices fails with "Shape mismatch in the
+    collective instance 100" (tensorflow/tensorflow#62790). So runs in one
+    process share one strategy, and CPUs, which share host memory, reduce
+    through one device, with no collective ops to collide with those of a
+    strategy made elsewhere (a test, a notebook).
+    """
+    devices = tf.config.list_logical_devices("GPU")
+    cross_device_ops = None
+    if not devices:
+        devices = tf.config.list_logical_devices("CPU")
+        cross_device_ops = tf.distribute.ReductionToOneDevice()
+    names = tuple(device.name for device in devices)
+    if names not in _MIRRORED_STRATEGIES:
+        _MIRRORED_STRATEGIES[names] = tf.distribute.MirroredStrategy(
+            list(names), cross_device_ops=cross_device_ops
+        )
+    return _MIRRORED_STRATEGIES[names]

@@ -1,0 +1,182 @@
+"""`finetune(config)`: fine-tune an export as a keras-hub text classifier."""
+
+import dataclasses
+import sys
+import time
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+from tokdrop_keras.data.downstream import GLUE_TASKS
+from tokdrop_keras.data.downstream import SENTIMENT_TASK
+from tokdrop_keras.data.downstream import classification_tasks
+from tokdrop_keras.data.downstream import glue_dataset
+from tokdrop_keras.data.downstream import sentiment_dataset
+from tokdrop_keras.data.vocabulary import load_vocabulary
+from tokdrop_keras.export.layout import find_export_part
+from tokdrop_keras.export.saved_model import load_bert_saved_model
+from tokdrop_keras.training.run_directory import write_json
+
+
+@dataclasses.dataclass
+class FinetuneResult:
+    """What `finetune` returns.
+
+    Attributes:
+        classifier: the fine-tuned `keras_hub.models.BertTextClassifier`.
+        summary: dict: task, encoder, epochs run, seconds, dev and (where
+            the task has one) test accuracy.
+    """
+
+    classifier: keras.Model
+    summary: dict
+
+
+def export_tokenizer(config):
+    """The tokenizer to fine-tune with: the export's, checked against
+    `config.vocabulary`, or that vocabulary's for a bare SavedModel."""
+    preset = find_export_part(
+        config.export_dir, "preset", required=config.encoder == "preset"
+    )
+    if config.vocabulary is None:
+        if preset is None:
+            raise ValueError(
+                f"{config.export_dir} holds no keras-hub preset to take the "
+                "vocabulary from: pass `vocabulary` (--vocabulary), the one "
+                "the SavedModel was pretrained with."
+            )
+        return keras_hub.models.BertTokenizer.from_preset(preset)
+    vocabulary = load_vocabulary(config.vocabulary)
+    if preset is not None:
+        exported = keras_hub.models.BertTokenizer.from_preset(preset)
+        if exported.get_vocabulary() != vocabulary:
+            raise ValueError(
+                f"The export's vocabulary ({exported.vocabulary_size()} "
+                f"tokens, {preset}) differs from `vocabulary` "
+                f"{config.vocabulary} ({len(vocabulary)} tokens): the model "
+                "would read the task's token ids as other tokens."
+            )
+    return keras_hub.models.BertTokenizer(vocabulary=vocabulary)
+
+
+def build_classifier(config):
+    """A `BertTextClassifier` whose encoder is the export's preset backbone
+    or its SavedModel, as `config.encoder` says."""
+    tokenizer = export_tokenizer(config)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+        tokenizer, sequence_length=config.seq_length
+    )
+    num_classes = classification_tasks()[config.task]
+    if config.encoder == "preset":
+        return keras_hub.models.BertTextClassifier.from_preset(
+            find_export_part(config.export_dir, "preset"),
+            num_classes=num_classes,
+            preprocessor=preprocessor,
+        )
+    encoder = load_bert_saved_model(
+        find_export_part(config.export_dir, "saved_model")
+    )
+    embedding_rows = encoder.get_layer("bert_saved_model").vocabulary_size
+    if embedding_rows != tokenizer.vocabulary_size():
+        raise ValueError(
+            f"The SavedModel has {embedding_rows} token embeddings but the "
+            f"vocabulary {tokenizer.vocabulary_size()} tokens: the model "
+            "would read the task's token ids as other tokens."
+        )
+    return keras_hub.models.BertTextClassifier(
+        backbone=encoder, num_classes=num_classes, preprocessor=preprocessor
+    )
+
+
+def task_data(task, data_dir=None):
+    """`(train, dev, test)` datasets of `(features, label)`; test is `None`
+    where its labels are hidden (GLUE)."""
+    if task == SENTIMENT_TASK:
+        return tuple(
+            sentiment_dataset(split) for split in ("train", "dev", "test")
+        )
+    name = task.removeprefix("glue/")
+    return (
+        glue_dataset(name, "train", data_dir=data_dir),
+        glue_dataset(name, GLUE_TASKS[name].dev_split, data_dir=data_dir),
+        None,
+    )
+
+
+def finetune(config):
+    """Fine-tunes an export as a keras-hub `BertTextClassifier`.
+
+    Early-stops on dev accuracy (restoring the best weights) and reports dev
+    and test accuracy.
+
+    Args:
+        config: a `tokdrop_keras.FinetuneConfig`.
+
+    Returns:
+        A `FinetuneResult`.
+
+    Example:
+    ```python
+    import tempfile
+    export_dir = os.path.join(tempfile.mkdtemp(), "export")
+    tokdrop_keras.pretrain(tokdrop_keras.PretrainConfig(
+        size="nano", num_layers=2, seq_length=32, batch_size=4, steps=1,
+        eval_steps=1, export_dir=export_dir,
+    ))
+    result = tokdrop_keras.finetune(tokdrop_keras.FinetuneConfig(
+        export_dir=export_dir, seq_length=32, epochs=1, steps_per_epoch=2,
+        batch_size=8,
+    ))
+    assert result.summary["epochs_run"] == 1
+    ```
+    """
+    config.validate()
+    keras.utils.set_random_seed(config.seed)
+    classifier = build_classifier(config)
+    train, dev, test = task_data(config.task, config.data_dir)
+    classifier.compile(
+        optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+
+    def batched(data):
+        return data.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+
+    start = time.perf_counter()
+    history = classifier.fit(
+        batched(train.shuffle(10_000, seed=config.seed)).repeat(),
+        validation_data=batched(dev),
+        epochs=config.epochs,
+        steps_per_epoch=(
+            config.steps_per_epoch
+            or int(train.cardinality()) // config.batch_size
+        ),
+        callbacks=[
+            keras.callbacks.EarlyStopping(
+                monitor="val_accuracy",
+                patience=config.patience,
+                restore_best_weights=True,
+                mode="max",
+            )
+        ],
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    summary = {
+        "config": config.to_dict(),
+        "task": config.task,
+        "encoder": config.encoder,
+        "epochs_run": len(history.history["loss"]),
+        "finetune_seconds": time.perf_counter() - start,
+        "dev_accuracy": classifier.evaluate(
+            batched(dev), return_dict=True, verbose=0
+        )["accuracy"],
+    }
+    if test is not None:
+        summary["test_accuracy"] = classifier.evaluate(
+            batched(test), return_dict=True, verbose=0
+        )["accuracy"]
+    if config.output_file:
+        write_json(config.output_file, summary)
+    return FinetuneResult(classifier=classifier, summary=summary)

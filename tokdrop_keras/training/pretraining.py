@@ -1,0 +1,221 @@
+"""`pretrain(config)`: one masked-LM pretraining run, top to bottom."""
+
+import dataclasses
+import os
+import sys
+import time
+
+import keras
+
+from tokdrop_keras.data.pretraining import has_validation_split
+from tokdrop_keras.data.pretraining import pretraining_dataset
+from tokdrop_keras.data.vocabulary import bert_tokenizer
+from tokdrop_keras.data.vocabulary import load_vocabulary
+from tokdrop_keras.export.atomic_directory import check_output_directory
+from tokdrop_keras.export.atomic_directory import check_writable_directory
+from tokdrop_keras.export.export import export_pretrained
+from tokdrop_keras.models.sizes import backbone_for_size
+from tokdrop_keras.models.token_drop_masked_lm import TokenDropMaskedLM
+from tokdrop_keras.optimizers import bert_adamw
+from tokdrop_keras.special_tokens import special_token_ids
+from tokdrop_keras.training.callbacks import TrainingLog
+from tokdrop_keras.training.distribution import make_strategy
+from tokdrop_keras.training.run_directory import LOG_DIR
+from tokdrop_keras.training.run_directory import RunDirectory
+
+JIT_COMPILE_VALUES = {"auto": "auto", "true": True, "false": False}
+
+
+@dataclasses.dataclass
+class PretrainResult:
+    """What `pretrain` returns.
+
+    Attributes:
+        model: the trained `TokenDropMaskedLM`; `model.backbone` is the
+            plain keras-hub backbone.
+        tokenizer: the keras-hub tokenizer it was trained with.
+        summary: dict: the config, steps, timings, loss curve, held-out
+            metrics, paths (what `summary.json` holds).
+    """
+
+    model: keras.Model
+    tokenizer: object
+    summary: dict
+
+    @property
+    def eval_loss(self):
+        return self.summary.get("eval_loss")
+
+
+def check_output_paths(config):
+    """Checks `model_dir` and `export_dir` before anything is trained."""
+    if config.model_dir:
+        check_writable_directory(config.model_dir)
+    if config.export_dir:
+        check_output_directory(config.export_dir, config.overwrite)
+
+
+def build_masked_lm(config, tokenizer):
+    """The compiled `TokenDropMaskedLM` a config describes (in the current
+    strategy scope)."""
+    backbone = backbone_for_size(
+        config.size,
+        vocabulary_size=tokenizer.vocabulary_size(),
+        max_sequence_length=config.seq_length,
+        seed=config.seed,
+        **config.backbone_overrides(),
+    )
+    model = TokenDropMaskedLM(
+        backbone,
+        token_drop=config.token_drop,
+        keep_fraction=config.keep_fraction,
+        first_dropped_layer=config.first_dropped_layer,
+        initial_importance=config.initial_importance,
+        beta=config.beta,
+        seed=config.seed,
+        **special_token_ids(tokenizer),
+    )
+    model.compile(
+        optimizer=bert_adamw(
+            config.learning_rate,
+            total_steps=config.steps,
+            warmup_steps=int(config.warmup_fraction * config.steps),
+        ),
+        jit_compile=JIT_COMPILE_VALUES[config.jit_compile],
+    )
+    return model
+
+
+def pretrain(config, callbacks=()):
+    """Pretrains a masked LM with token dropping (or the baseline).
+
+    Strategy, data, model, resume, callbacks, periodic full-model
+    evaluation, export and summary, in that order. With `model_dir`, a
+    checkpoint is written every `checkpoint_every` steps and the same call
+    resumes from the latest one (refusing a `model_dir` whose run had other
+    settings); with `export_dir`, the result is exported for fine-tuning
+    (`tokdrop_keras.export.export_pretrained`).
+
+    Args:
+        config: a `tokdrop_keras.PretrainConfig`.
+        callbacks: more Keras callbacks for `fit`.
+
+    Returns:
+        A `PretrainResult`.
+
+    Example:
+    ```python
+    result = tokdrop_keras.pretrain(tokdrop_keras.PretrainConfig(
+        size="nano", num_layers=2, seq_length=32, batch_size=4, steps=2,
+        eval_steps=1,
+    ))
+    assert result.summary["steps"] == 2
+    ```
+    """
+    # Everything that can fail on bad input fails here, before training.
+    config.validate()
+    check_output_paths(config)
+    run = RunDirectory(config.model_dir) if config.model_dir else None
+    if run is not None:
+        run.claim(config)
+    if config.mixed_precision != "none":
+        keras.mixed_precision.set_global_policy(config.mixed_precision)
+    strategy = make_strategy(config.strategy, config.tpu)
+    vocabulary = load_vocabulary(config.vocabulary)
+    tokenizer = bert_tokenizer(vocabulary)
+
+    # The data, built before the model as it always was (the model's seed
+    # sets TensorFlow's global seed, which the data's shuffles also read).
+    data_options = dict(
+        source=config.data,
+        sequence_length=config.seq_length,
+        batch_size=config.batch_size,
+        vocabulary=vocabulary,
+        seed=config.seed,
+        max_sequence_length=config.seq_length,
+    )
+    train_data = pretraining_dataset(split="train", **data_options)
+    eval_data = None
+    if has_validation_split(config.data):
+        eval_data = (
+            pretraining_dataset(
+                split="validation", repeat=False, shuffle=False, **data_options
+            )
+            .take(config.eval_steps)
+            .cache()
+        )
+
+    # The model; a resumed run loads its latest checkpoint into it and
+    # continues the same data stream where it stopped.
+    with strategy.scope():
+        model = build_masked_lm(config, tokenizer)
+        model.optimizer.build(model.trainable_variables)
+    resumed_steps = run.restore(model) if run is not None else 0
+    train_data = train_data.skip(resumed_steps)
+
+    # Callbacks: logs, checkpoints, TensorBoard.
+    log = TrainingLog(
+        batch_size=config.batch_size,
+        sequence_length=config.seq_length,
+        log_every=config.log_every,
+        log_dir=run.path(os.path.join(LOG_DIR, "throughput")) if run else None,
+    )
+    all_callbacks = [log, *callbacks]
+    if run is not None:
+        all_callbacks += [
+            run.checkpoint_callback(),
+            keras.callbacks.TensorBoard(
+                run.path(LOG_DIR), update_freq=config.log_every
+            ),
+        ]
+
+    # Training: each Keras epoch is one checkpoint interval, with a
+    # full-model evaluation on the held-out split at its end.
+    interval = config.checkpoint_interval
+    start = time.perf_counter()
+    history = model.fit(
+        train_data,
+        initial_epoch=resumed_steps // interval,
+        epochs=-(-config.steps // interval),
+        steps_per_epoch=interval,
+        validation_data=eval_data,
+        callbacks=all_callbacks,
+        verbose=1 if sys.stdout.isatty() else 0,
+    )
+    train_seconds = time.perf_counter() - start
+
+    # Summary, final evaluation, export.
+    step_seconds = log.median_step_seconds()
+    losses = history.history.get("loss")
+    summary = {
+        "config": config.to_dict(),
+        "token_drop": config.token_drop,
+        "steps": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        "resumed_from_step": resumed_steps,
+        "train_seconds": train_seconds,
+        "median_step_seconds": step_seconds,
+        "tokens_per_second": (
+            config.batch_size * config.seq_length / step_seconds
+            if step_seconds
+            else None
+        ),
+        "loss_history": log.history,
+        "eval_history": log.evaluations,
+        "final_train_loss": losses[-1] if losses else None,
+    }
+    if eval_data is not None:
+        evaluation = model.evaluate(eval_data, return_dict=True, verbose=0)
+        summary["eval_loss"] = evaluation["loss"]
+        summary["eval_accuracy"] = evaluation["accuracy"]
+    if config.export_dir:
+        export_pretrained(
+            model,
+            tokenizer,
+            config.export_dir,
+            sequence_length=config.seq_length,
+            overwrite=config.overwrite,
+        )
+        summary["export_dir"] = config.export_dir
+    if run is not None:
+        run.write_summary(summary)
+    return PretrainResult(model=model, tokenizer=tokenizer, summary=summary)

@@ -1,0 +1,157 @@
+"""A pretraining run's `model_dir`: its settings, checkpoints and summary.
+
+    model_dir/
+      run_config.json                 the run's PretrainConfig, written first
+      checkpoint.weights.h5           weights, optimizer state (its step
+                                      count included) and importance table
+      checkpoint.previous.weights.h5  the one before, kept until the next
+                                      one is whole
+      logs/                           TensorBoard
+      summary.json                    the result, with the whole config
+
+Resuming needs only public Keras API: `save_weights` / `load_weights` hold
+the optimizer's step counter, so the step to resume from is read from the
+checkpoint itself, never from a separate file that could disagree with it.
+"""
+
+import json
+import os
+import uuid
+import warnings
+
+import keras
+import tensorflow as tf
+
+RUN_CONFIG_FILE = "run_config.json"
+CHECKPOINT_FILE = "checkpoint.weights.h5"
+PREVIOUS_CHECKPOINT_FILE = "checkpoint.previous.weights.h5"
+SUMMARY_FILE = "summary.json"
+LOG_DIR = "logs"
+
+
+def write_json(path, value):
+    """Writes `value` as JSON to `path` atomically (temporary file + rename).
+
+    Example:
+    ```python
+    import tempfile
+    path = os.path.join(tempfile.mkdtemp(), "a.json")
+    tokdrop_keras.training.write_json(path, {"steps": 3})
+    assert open(path).read() == '{"steps": 3}'
+    ```
+    """
+    temporary = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    with tf.io.gfile.GFile(temporary, "w") as file:
+        json.dump(value, file)
+    tf.io.gfile.rename(temporary, path, overwrite=True)
+
+
+def read_json(path):
+    with tf.io.gfile.GFile(path) as file:
+        return json.load(file)
+
+
+class RunDirectory:
+    """The files of one run in `model_dir` (local or `gs://`).
+
+    Args:
+        model_dir: the folder.
+
+    Example:
+    ```python
+    import tempfile
+    run = tokdrop_keras.training.RunDirectory(tempfile.mkdtemp())
+    config = tokdrop_keras.PretrainConfig(steps=10, checkpoint_every=5)
+    run.claim(config)  # a new run: writes run_config.json
+    run.claim(config.replace(log_every=1))  # same run: fine
+    try:
+        run.claim(config.replace(steps=20))
+        raise AssertionError("a different run was accepted")
+    except ValueError as error:
+        assert "steps: 10 -> 20" in str(error)
+    ```
+    """
+
+    def __init__(self, model_dir):
+        self.model_dir = model_dir
+
+    def path(self, name):
+        return os.path.join(self.model_dir, name)
+
+    def claim(self, config):
+        """Records `config` as this folder's run, or checks it is the same.
+
+        Raises:
+            ValueError: if the folder holds a run with other settings (other
+                than those a resumed run may change,
+                `PretrainConfig.RESUMABLE_CHANGES`), naming them.
+        """
+        path = self.path(RUN_CONFIG_FILE)
+        if tf.io.gfile.exists(path):
+            recorded = type(config).from_dict(read_json(path))
+            differences = recorded.differences(
+                config, ignore=config.RESUMABLE_CHANGES
+            )
+            if differences:
+                listed = ", ".join(
+                    f"{name}: {old!r} -> {new!r}"
+                    for name, (old, new) in differences.items()
+                )
+                raise ValueError(
+                    f"{self.model_dir} holds a run with other settings "
+                    f"({listed}); resuming it would mix two runs. Use "
+                    "another model_dir, or the recorded settings "
+                    f"({path})."
+                )
+        tf.io.gfile.makedirs(self.model_dir)
+        write_json(path, config.to_dict())
+
+    def restore(self, model):
+        """Loads the latest whole checkpoint into `model` (compiled, with a
+        built optimizer); returns the steps it had trained, 0 if none.
+
+        A checkpoint that cannot be read (a torn write) is skipped, with a
+        warning, for the previous one.
+        """
+        for name in (CHECKPOINT_FILE, PREVIOUS_CHECKPOINT_FILE):
+            path = self.path(name)
+            if not tf.io.gfile.exists(path):
+                continue
+            try:
+                model.load_weights(path)
+            except Exception as error:  # h5py / Keras raise several types
+                warnings.warn(
+                    f"Could not read the checkpoint {path} ({error}); "
+                    "trying the previous one."
+                )
+                continue
+            return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        return 0
+
+    def save(self, model):
+        """Writes a checkpoint of `model`, keeping the previous one until the
+        new one is whole."""
+        temporary = self.path(f".{uuid.uuid4().hex[:8]}.tmp.weights.h5")
+        model.save_weights(temporary)
+        latest = self.path(CHECKPOINT_FILE)
+        if tf.io.gfile.exists(latest):
+            tf.io.gfile.rename(
+                latest, self.path(PREVIOUS_CHECKPOINT_FILE), overwrite=True
+            )
+        tf.io.gfile.rename(temporary, latest, overwrite=True)
+
+    def checkpoint_callback(self):
+        """A Keras callback that saves a checkpoint after every epoch."""
+        return _SaveCheckpoint(self)
+
+    def write_summary(self, summary):
+        write_json(self.path(SUMMARY_FILE), summary)
+
+
+class _SaveCheckpoint(keras.callbacks.Callback):
+    def __init__(self, run_directory):
+        super().__init__()
+        self.run_directory = run_directory
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run_directory.save(self.model)
