@@ -1,25 +1,38 @@
 """Tiny BERT configs and inputs shared by the tests."""
 
-import keras
-import keras_hub
 import numpy as np
 
-PAD, UNK, CLS, SEP, MASK = 0, 1, 2, 3, 4
-SPECIAL_IDS = {"always_keep_ids": [CLS, SEP, MASK, UNK], "always_drop_ids": [PAD]}
-VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
-    f"w{i}" for i in range(45)
-]
+import tokdrop_keras
+from tokdrop_keras.inputs import MASK_POSITIONS
+from tokdrop_keras.inputs import PADDING_MASK
+from tokdrop_keras.inputs import SEGMENT_IDS
+from tokdrop_keras.inputs import TOKEN_IDS
+from tokdrop_keras.models import backbone_for_size
+from tokdrop_keras.special_tokens import BERT_RESERVED_TOKENS
+
+VOCABULARY = list(BERT_RESERVED_TOKENS) + [f"w{i}" for i in range(45)]
+PAD, UNK, CLS, SEP, MASK = (VOCABULARY.index(t) for t in BERT_RESERVED_TOKENS)
+
+
+def tiny_tokenizer():
+    import keras_hub
+
+    return keras_hub.models.BertTokenizer(vocabulary=VOCABULARY)
+
+
+SPECIAL_IDS = tokdrop_keras.special_token_ids(tiny_tokenizer())
 
 
 def tiny_backbone(num_layers=4, sequence_length=16, dropout=0.0, seed=0):
-    keras.utils.set_random_seed(seed)
-    return keras_hub.models.BertBackbone(
+    """The `nano` size, narrowed to hidden 16 so that tests run in seconds."""
+    return backbone_for_size(
+        "nano",
         vocabulary_size=len(VOCABULARY),
+        max_sequence_length=sequence_length,
+        seed=seed,
         num_layers=num_layers,
-        num_heads=2,
         hidden_dim=16,
         intermediate_dim=32,
-        max_sequence_length=sequence_length,
         dropout=dropout,
     )
 
@@ -48,9 +61,16 @@ def tiny_inputs(batch_size=4, sequence_length=16, num_predictions=3, seed=0):
     mask_weights = np.ones((batch_size, num_predictions), "float32")
     mask_weights[0, -1] = 0.0
     x = {
-        "token_ids": masked_token_ids.astype("int32"),
-        "segment_ids": np.zeros((batch_size, sequence_length), "int32"),
-        "padding_mask": padding_mask.astype("int32"),
-        "mask_positions": mask_positions.astype("int32"),
+        TOKEN_IDS: masked_token_ids.astype("int32"),
+        SEGMENT_IDS: np.zeros((batch_size, sequence_length), "int32"),
+        PADDING_MASK: padding_mask.astype("int32"),
+        MASK_POSITIONS: mask_positions.astype("int32"),
     }
     return x, mask_ids.astype("int32"), mask_weights
+
+
+def backbone_inputs(**kwargs):
+    """`tiny_inputs`' features without `mask_positions`."""
+    x, _, _ = tiny_inputs(**kwargs)
+    del x[MASK_POSITIONS]
+    return x

@@ -8,19 +8,27 @@ import tensorflow as tf
 from tiny_bert import VOCABULARY
 from tiny_bert import tiny_inputs
 
-from tokdrop_keras import TokenDropBertMaskedLM
+from tokdrop_keras import TokenDropMaskedLM
+from tokdrop_keras.export import EXPORT_CONTENTS
 from tokdrop_keras.export import atomic_directory
+from tokdrop_keras.export import check_output_directory
+from tokdrop_keras.export import check_writable_directory
+from tokdrop_keras.export import find_export_part
 from tokdrop_keras.export import BertSavedModelEncoder
 from tokdrop_keras.export import export_bert_saved_model
 from tokdrop_keras.export import export_pretrained
 from tokdrop_keras.export import load_bert_saved_model
+from tokdrop_keras.export.layout import IMPORTANCE_TABLE_FILE
+from tokdrop_keras.export.layout import PRESET_DIR
+from tokdrop_keras.export.layout import SAVED_MODEL_DIR
+from tokdrop_keras.inputs import BERT_BACKBONE_INPUTS
 from tiny_bert import SPECIAL_IDS
 from tiny_bert import tiny_backbone
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    model = TokenDropBertMaskedLM(tiny_backbone(), **SPECIAL_IDS)
+    model = TokenDropMaskedLM(tiny_backbone(), **SPECIAL_IDS)
     x, y, w = tiny_inputs(batch_size=8, num_predictions=4)
     model.compile()
     model.fit(x, y, sample_weight=w, epochs=1, verbose=0)
@@ -36,14 +44,14 @@ def encoder_inputs():
 
 
 def backbone_inputs(x):
-    return {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
+    return {k: x[k] for k in BERT_BACKBONE_INPUTS}
 
 
 def test_saved_model_signature_matches_the_backbone(exported):
     model, export_dir = exported
     x = encoder_inputs()
     expected = model.backbone(backbone_inputs(x))
-    loaded = tf.saved_model.load(os.path.join(export_dir, "saved_model"))
+    loaded = tf.saved_model.load(os.path.join(export_dir, SAVED_MODEL_DIR))
     hub_inputs = {
         "input_word_ids": tf.constant(x["token_ids"]),
         "input_mask": tf.constant(x["padding_mask"]),
@@ -53,7 +61,7 @@ def test_saved_model_signature_matches_the_backbone(exported):
         loaded.signatures["serving_default"](**hub_inputs),
         loaded.serve(hub_inputs),
         keras.layers.TFSMLayer(
-            os.path.join(export_dir, "saved_model"), trainable=True
+            os.path.join(export_dir, SAVED_MODEL_DIR), trainable=True
         )(hub_inputs),
     ):
         for key in ("sequence_output", "pooled_output"):
@@ -81,7 +89,7 @@ def test_saved_model_training_endpoint_applies_dropout(tmp_path):
 
 def test_saved_model_fine_tunes_as_a_classifier_backbone(exported):
     model, export_dir = exported
-    encoder = load_bert_saved_model(os.path.join(export_dir, "saved_model"))
+    encoder = load_bert_saved_model(os.path.join(export_dir, SAVED_MODEL_DIR))
     assert encoder.get_layer("bert_saved_model").vocabulary_size == len(VOCABULARY)
     assert len(encoder.trainable_weights) == len(model.backbone.trainable_weights)
     classifier = keras_hub.models.BertTextClassifier(
@@ -115,7 +123,7 @@ def test_saved_model_encoder_refuses_other_folders(tmp_path):
 
 def test_preset_loads_as_backbone_and_classifier(exported):
     model, export_dir = exported
-    preset = os.path.join(export_dir, "preset")
+    preset = os.path.join(export_dir, PRESET_DIR)
     backbone = keras_hub.models.BertBackbone.from_preset(preset)
     for loaded, trained in zip(backbone.weights, model.backbone.weights):
         np.testing.assert_array_equal(loaded, trained)
@@ -127,7 +135,7 @@ def test_preset_loads_as_backbone_and_classifier(exported):
 
 def test_importance_table_is_sorted_and_complete(exported):
     model, export_dir = exported
-    with open(os.path.join(export_dir, "importance.tsv")) as file:
+    with open(os.path.join(export_dir, IMPORTANCE_TABLE_FILE)) as file:
         header, *rows = file.read().splitlines()
     assert header == "token\timportance\ttimes_seen"
     rows = [row.split("\t") for row in rows]
@@ -161,3 +169,24 @@ def test_interrupted_export_leaves_nothing(tmp_path):
     with atomic_directory(target) as tmp:
         open(os.path.join(tmp, "done"), "w").close()
     assert os.listdir(target) == ["done"]
+
+
+def test_export_holds_the_documented_parts(exported):
+    _, export_dir = exported
+    assert tuple(sorted(os.listdir(export_dir))) == EXPORT_CONTENTS
+    assert find_export_part(export_dir, "preset") == os.path.join(
+        export_dir, PRESET_DIR
+    )
+    saved_model = os.path.join(export_dir, SAVED_MODEL_DIR)
+    # A part's own folder is found as itself; a missing part is named.
+    assert find_export_part(saved_model, "saved_model") == saved_model
+    with pytest.raises(ValueError, match="holds no keras-hub preset"):
+        find_export_part(saved_model, "preset")
+
+
+def test_export_or_model_dir_that_is_a_file_is_refused(tmp_path):
+    path = os.path.join(tmp_path, "a_file")
+    open(path, "w").close()
+    for check in (check_output_directory, check_writable_directory):
+        with pytest.raises(ValueError, match="is an existing file"):
+            check(path)

@@ -2,8 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from tokdrop_keras.training.optimizer import WarmupLinearDecay
-from tokdrop_keras.training.optimizer import bert_adamw
+from tokdrop_keras.optimizers import WarmupLinearDecay
+from tokdrop_keras.optimizers import bert_adamw
 
 
 def test_warmup_then_linear_decay():

@@ -3,6 +3,7 @@ import pytest
 
 from tokdrop_keras import TokenDrop
 from tokdrop_keras import TokenRestore
+from keras_test_case import KerasTestCase
 
 
 def test_replaces_kept_rows_and_leaves_dropped_rows():
@@ -38,6 +39,17 @@ def test_mismatched_shapes_are_named():
         )
 
 
-def test_get_config_round_trips():
-    config = TokenRestore(name="restore").get_config()
-    assert TokenRestore.from_config(config).get_config() == config
+class TestTokenRestoreLayer(KerasTestCase):
+    def test_layer_contract(self):
+        hidden = np.zeros((2, 5, 4), "float32")
+        kept = np.ones((2, 3, 4), "float32")
+        positions = np.array([[0, 2, 4], [1, 2, 3]], "int32")
+        restored = self.run_layer_test(
+            TokenRestore,
+            {"name": "restore"},
+            (hidden, kept, positions),
+            expected_output_shape=(2, 5, 4),
+        )
+        np.testing.assert_array_equal(
+            np.asarray(restored)[:, :, 0], [[1, 0, 1, 0, 1], [0, 1, 1, 1, 0]]
+        )

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-import report
+from tokdrop_keras.training import report
 
 
 def run(train_seconds, eval_history, **extra):

@@ -2,7 +2,7 @@ import pytest
 import tensorflow as tf
 
 import tokdrop_keras
-from tokdrop_keras.data import RESERVED_TOKENS
+from tokdrop_keras.special_tokens import BERT_RESERVED_TOKENS
 from tokdrop_keras.data import bert_tokenizer
 from tokdrop_keras.data import load_vocabulary
 from tokdrop_keras.data import train_vocabulary
@@ -30,12 +30,12 @@ def test_train_vocabulary_from_files_and_datasets(tmp_path):
     vocabulary = train_vocabulary(
         str(corpus), vocabulary_size=40, vocabulary_output_file=str(output)
     )
-    assert vocabulary[:5] == RESERVED_TOKENS
+    assert vocabulary[:5] == list(BERT_RESERVED_TOKENS)
     assert "cat" in vocabulary and "The" not in vocabulary
     assert load_vocabulary(str(output)) == vocabulary
     documents = tf.data.Dataset.from_tensor_slices(["The cat sat on the mat."])
     assert (
-        train_vocabulary(documents, vocabulary_size=40)[:5] == RESERVED_TOKENS
+        train_vocabulary(documents, vocabulary_size=40)[:5] == list(BERT_RESERVED_TOKENS)
     )
 
 

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-import tokdrop_keras
+import keras
+from keras_test_case import KerasTestCase
+
 from tokdrop_keras import ImportanceTracker
 
 
@@ -62,34 +64,46 @@ def test_scores_follow_the_table_except_special_ids_and_padding():
     assert scores.dtype == np.float32
 
 
-def test_special_token_ids_from_a_bert_tokenizer():
-    import keras_hub
+def test_non_finite_losses_never_enter_the_table():
+    tracker = make_tracker()
+    token_ids = np.array([5, 6, 7, 7])
+    losses = np.array([np.nan, np.inf, 2.0, np.nan], "float32")
+    tracker.update(token_ids, losses, np.ones(4))
+    expected = np.full(10, 10.0, "float32")
+    expected[7] = 0.75 * 10.0 + 0.25 * 2.0  # the finite one of id 7 only
+    np.testing.assert_array_equal(tracker.importance.numpy(), expected)
+    assert tracker.prediction_counts.numpy()[[5, 6, 7]].tolist() == [0, 0, 1]
+    # A later finite update of the same ids works as on a fresh table.
+    tracker.update(np.array([5]), np.array([4.0]), np.array([1.0]))
+    assert tracker.importance.numpy()[5] == 0.75 * 10.0 + 0.25 * 4.0
+    assert np.all(np.isfinite(tracker.importance.numpy()))
 
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"]
-    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
-    assert tokdrop_keras.special_token_ids(tokenizer) == {
-        "always_keep_ids": [2, 3, 4, 1],
-        "always_drop_ids": [0],
-    }
-    no_mask = keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the"]
-    )
-    with pytest.raises(ValueError, match=r"no \[MASK\] token"):
-        tokdrop_keras.special_token_ids(no_mask)
 
-
-def test_get_config_round_trips():
-    tracker = make_tracker(name="tracker")
-    config = tracker.get_config()
-    restored = ImportanceTracker.from_config(config)
-    assert restored.get_config() == config
-    assert restored.importance.shape == (10,)
+class TestImportanceTrackerLayer(KerasTestCase):
+    def test_layer_contract(self):
+        scores = self.run_layer_test(
+            ImportanceTracker,
+            dict(
+                vocabulary_size=10, beta=0.75, always_keep_ids=[2],
+                always_drop_ids=[0], name="tracker",
+            ),
+            (np.array([[2, 5, 0]], "int32"), np.array([[1, 1, 1]], "int32")),
+            expected_output_shape=(1, 3),
+            # Scores are float32 whatever the policy (the table is).
+            run_precision_test=False,
+        )
+        np.testing.assert_array_equal(scores, [[np.inf, 10.0, -np.inf]])
+        tracker = ImportanceTracker(10, dtype="mixed_bfloat16")
+        assert tracker.importance.dtype == "float32"
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"vocabulary_size": 0}, "vocabulary_size=0"),
+        ({"initial_importance": float("nan")}, "initial_importance=nan"),
+        ({"initial_importance": 0.0}, "initial_importance=0.0"),
+        ({"initial_importance": float("inf")}, "initial_importance=inf"),
         ({"beta": 1.0}, "beta=1.0"),
         ({"always_keep_ids": [10]}, r"always_keep_ids.*\[10\]"),
         ({"always_drop_ids": [-1]}, r"always_drop_ids.*\[-1\]"),

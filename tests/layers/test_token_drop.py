@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from tokdrop_keras import TokenDrop
+from keras_test_case import KerasTestCase
 
 
 def hidden_states(batch_size, sequence_length, hidden_dim=3):
@@ -84,10 +85,24 @@ def test_same_seed_gives_same_draws():
     np.testing.assert_array_equal(first, second)
 
 
-def test_get_config_round_trips():
-    layer = TokenDrop(keep_tokens=5, seed=3, name="drop")
-    config = layer.get_config()
-    assert TokenDrop.from_config(config).get_config() == config
+class TestTokenDropLayer(KerasTestCase):
+    def test_layer_contract(self):
+        scores = np.array([[9.0, 1.0, 5.0, 3.0, 7.0, 0.0]] * 2, "float32")
+        kept, kept_mask, positions = self.run_layer_test(
+            TokenDrop,
+            {"keep_tokens": 3, "seed": 3, "name": "drop"},
+            (hidden_states(2, 6), scores, np.ones((2, 6), "int32")),
+            expected_output_shape=((2, 3, 3), (2, 3), (2, 3)),
+        )
+        np.testing.assert_array_equal(positions, [[0, 2, 4]] * 2)
+
+    def test_keep_fraction_layer_contract(self):
+        self.run_layer_test(
+            TokenDrop,
+            {"keep_fraction": 0.25},
+            (hidden_states(2, 8), np.zeros((2, 8), "float32"), np.ones((2, 8))),
+            expected_output_shape=((2, 2, 3), (2, 2), (2, 2)),
+        )
 
 
 @pytest.mark.parametrize(

@@ -3,15 +3,11 @@ import numpy as np
 import pytest
 from tiny_bert import SPECIAL_IDS
 from tiny_bert import tiny_backbone
-from tiny_bert import tiny_inputs
+from keras_test_case import KerasTestCase
+from tiny_bert import backbone_inputs
 
+from tokdrop_keras import TokenDropBackbone
 from tokdrop_keras import TokenDropBertBackbone
-
-
-def backbone_inputs(**kwargs):
-    x, _, _ = tiny_inputs(**kwargs)
-    del x["mask_positions"]
-    return x
 
 
 def reference_token_drop(backbone, inputs, table, keep_tokens, first_dropped):
@@ -140,6 +136,7 @@ def test_get_config_round_trips():
     restored = TokenDropBertBackbone.from_config(config)
     assert restored.get_config() == config
     assert restored.first_dropped_layer == 3
+    assert isinstance(restored, TokenDropBackbone)
 
 
 @pytest.mark.parametrize(
@@ -172,3 +169,29 @@ def test_bad_inputs_are_named():
         model({"token_ids": inputs["token_ids"]})
     with pytest.raises(ValueError, match="BertBackbone"):
         TokenDropBertBackbone(keras.Sequential())
+    with pytest.raises(ValueError, match=r"supports the keras-hub backbones \['BertBackbone'\]"):
+        TokenDropBackbone(keras.Sequential())
+
+
+class TestTokenDropBackboneModel(KerasTestCase):
+    def test_serialization_and_symbolic_call(self):
+        model = TokenDropBackbone(tiny_backbone(), keep_tokens=5, **SPECIAL_IDS)
+        self.run_serialization_test(model)
+        inputs = backbone_inputs()
+        symbolic = model(
+            {k: keras.KerasTensor(v.shape, dtype="int32") for k, v in inputs.items()}
+        )
+        eager = model(inputs)
+        for key in ("sequence_output", "pooled_output"):
+            assert tuple(symbolic[key].shape) == tuple(eager[key].shape)
+
+    def test_mixed_bfloat16(self):
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        try:
+            model = TokenDropBackbone(tiny_backbone(), **SPECIAL_IDS)
+            outputs = model(backbone_inputs(), training=True)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        assert keras.backend.standardize_dtype(
+            outputs["sequence_output"].dtype
+        ) == "bfloat16"

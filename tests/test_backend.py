@@ -3,9 +3,9 @@ import os
 import pytest
 
 import tokdrop_keras  # noqa: F401  (edits XLA_FLAGS on import)
-from tokdrop_keras.xla_flags import FUSION_EMITTERS_FLAG
-from tokdrop_keras.xla_flags import installed_tensorflow_version
-from tokdrop_keras.xla_flags import use_fast_xla_cpu_dropout
+from tokdrop_keras.backend import FUSION_EMITTERS_FLAG
+from tokdrop_keras.backend import installed_tensorflow_version
+from tokdrop_keras.backend import use_fast_xla_cpu_dropout
 
 MEASURED = "2.21.0"
 
