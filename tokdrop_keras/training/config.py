@@ -290,7 +290,7 @@ class ComparisonConfig(Config):
             steps=self.steps,
             learning_rate=self.learning_rate,
             # Four held-out evaluations along the way, for the curves.
-            checkpoint_every=max(self.steps // 4, 1),
+            checkpoint_every=self.steps // 4,
             eval_steps=10,
             log_every=max(self.steps // 10, 1),
             seed=self.seed,
@@ -311,6 +311,11 @@ class ComparisonConfig(Config):
         )
 
     def validate(self):
+        if self.steps % 4:
+            raise ValueError(
+                f"`steps` ({self.steps}) must be a multiple of 4: each arm is "
+                "evaluated on held-out data every quarter of its steps."
+            )
         for arm in ("baseline", "token_drop"):
             self.pretrain_config(arm).validate()
             self.finetune_config(arm).validate()

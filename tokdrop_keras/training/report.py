@@ -4,15 +4,11 @@ import json
 import os
 
 import numpy as np
-
-import matplotlib
+from matplotlib.figure import Figure
 
 from tokdrop_keras.export.layout import IMPORTANCE_TABLE_FILE
 from tokdrop_keras.training.run_directory import SUMMARY_FILE
 from tokdrop_keras.training.run_directory import read_json
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 FINETUNE_FILE = "finetune.json"
 
@@ -72,7 +68,9 @@ def results_table(results):
 
 
 def plot_losses(results, path):
-    figure, (by_step, by_time) = plt.subplots(1, 2, figsize=(11, 4))
+    # A pyplot-free Figure: no backend is switched (a notebook's plots stay).
+    figure = Figure(figsize=(11, 4))
+    by_step, by_time = figure.subplots(1, 2)
     for arm in ARMS:
         steps, seconds, losses = zip(*results[arm]["loss_history"])
         label = arm.replace("_", " ")
@@ -93,14 +91,14 @@ def plot_losses(results, path):
         axes.grid(alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def plot_importance(table_path, path, count=20):
     with open(table_path) as file:
         rows = [line.split("\t") for line in file.read().splitlines()[1:]]
     seen = [(token, float(value)) for token, value, times in rows if int(times) > 0]
-    figure, axes = plt.subplots(1, 2, figsize=(11, 6))
+    figure = Figure(figsize=(11, 6))
+    axes = figure.subplots(1, 2)
     for ax, tokens, title in (
         (axes[0], seen[:count], f"{count} most important (hardest) tokens"),
         (axes[1], seen[-count:], f"{count} least important (easiest) tokens"),
@@ -113,7 +111,6 @@ def plot_importance(table_path, path, count=20):
         ax.set(title=title, xlabel="importance (EMA of MLM loss)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def write_report(results, output_dir):

@@ -1,0 +1,67 @@
+"""The package's layering and what `import tokdrop_keras` does."""
+
+import ast
+import os
+import subprocess
+import sys
+
+import tokdrop_keras
+
+PACKAGE = os.path.dirname(tokdrop_keras.__file__)
+
+# Each sub-package, and the sub-packages its modules may import.
+ALLOWED = {
+    "layers": {"backend", "layers", "models"},  # models.layout only
+    "metrics": {"layers"},
+    "models": {"backend", "inputs", "layers", "metrics", "models", "optimizers"},
+    "data": {"data", "inputs", "special_tokens"},
+    "export": {"export", "inputs"},
+}
+
+
+def imported_modules(path):
+    tree = ast.parse(open(path).read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def test_layering():
+    for package, allowed in ALLOWED.items():
+        folder = os.path.join(PACKAGE, package)
+        for name in sorted(os.listdir(folder)):
+            if not name.endswith(".py"):
+                continue
+            for module in imported_modules(os.path.join(folder, name)):
+                parts = module.split(".")
+                if parts[0] != "tokdrop_keras":
+                    continue
+                assert len(parts) > 1, f"{package}/{name} imports the package root"
+                assert parts[1] in allowed, f"{package}/{name} imports {module}"
+
+
+def test_import_picks_the_backend_and_loads_only_the_model_stack():
+    environ = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "XLA_FLAGS")}
+    code = (
+        "import os, sys, tokdrop_keras; "
+        "print(os.environ['KERAS_BACKEND'], os.environ.get('XLA_FLAGS'), "
+        "sorted(m for m in sys.modules if m.startswith('tokdrop_keras.') "
+        "and m.split('.')[1] in ('training', 'data', 'export')), "
+        "'tensorflow_datasets' in sys.modules)"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        env={**environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300,
+    )
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert process.stdout.strip().splitlines()[-1] == (
+        "tensorflow --xla_cpu_use_fusion_emitters=false [] False"
+    )
+
+
+def test_lazy_names_resolve():
+    assert tokdrop_keras.pretrain.__module__ == "tokdrop_keras.training.pretraining"
+    assert tokdrop_keras.PretrainConfig().size in tokdrop_keras.models.SIZES
+    assert {"pretrain", "finetune", "compare"} <= set(dir(tokdrop_keras))

@@ -1,0 +1,35 @@
+"""The scripts in experiments/: bad input ends in one clear line, exit 2."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+
+
+def run_script(name, *argv):
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "experiments", name), *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize(
+    "script, argv, message",
+    [
+        ("pretrain.py", ["--size", "huge"], "pretrain.py: error: Unknown size 'huge'"),
+        ("pretrain.py", ["--preset", "tiny"], "unrecognized arguments: --preset tiny"),
+        ("finetune.py", [], "finetune.py: error: `export_dir` is required"),
+        ("demo.py", ["--steps", "30"], "demo.py: error: `steps` (30) must be a multiple of 4"),
+    ],
+)
+def test_bad_input_is_one_line_naming_it(script, argv, message):
+    process = run_script(script, *argv)
+    assert process.returncode == 2
+    assert message in process.stderr
+    assert "Traceback" not in process.stderr

@@ -1,0 +1,90 @@
+import json
+
+import pytest
+
+import tokdrop_keras
+from tokdrop_keras.training.config import CONFIG_VERSION
+from tokdrop_keras.training.flags import parse_config
+from tokdrop_keras.training.flags import read_config_file
+
+
+def test_to_dict_round_trips_and_names_its_version():
+    config = tokdrop_keras.PretrainConfig(size="mini", steps=400, token_drop=False)
+    values = config.to_dict()
+    assert values["config_version"] == CONFIG_VERSION
+    assert tokdrop_keras.PretrainConfig.from_dict(values) == config
+
+
+def test_a_config_from_a_newer_version_is_refused():
+    values = tokdrop_keras.PretrainConfig().to_dict()
+    values["config_version"] = CONFIG_VERSION + 1
+    with pytest.raises(ValueError, match="newer tokdrop_keras"):
+        tokdrop_keras.PretrainConfig.from_dict(values)
+    values = tokdrop_keras.PretrainConfig().to_dict()
+    values["keep_schedule"] = "linear"
+    with pytest.raises(ValueError, match=r"Unknown PretrainConfig settings \['keep_schedule'\]"):
+        tokdrop_keras.PretrainConfig.from_dict(values)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"size": "huge"}, r"Unknown size 'huge'; choose one of \['nano', 'tiny'"),
+        ({"warmup_fraction": 1.0}, "warmup_fraction=1.0"),
+        ({"dropout": -0.1}, "dropout=-0.1"),
+        ({"batch_size": 0}, "`batch_size` must be positive"),
+        ({"jit_compile": "yes"}, "Unknown jit_compile 'yes'"),
+    ],
+)
+def test_bad_pretrain_settings_are_named(changes, message):
+    with pytest.raises(ValueError, match=message):
+        tokdrop_keras.PretrainConfig(**changes).validate()
+
+
+def test_an_option_the_architecture_does_not_have_is_named():
+    with pytest.raises(ValueError, match=r"BertBackbone has no option \['num_experts'\]"):
+        tokdrop_keras.models.size_config("tiny", num_experts=8)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"export_dir": None}, "`export_dir` is required"),
+        ({"task": "glue/stsb"}, "Unknown task 'glue/stsb'"),
+        ({"encoder": "onnx"}, "Unknown encoder 'onnx'"),
+        ({"epochs": 0}, "`epochs` must be positive"),
+    ],
+)
+def test_bad_finetune_settings_are_named(changes, message):
+    config = tokdrop_keras.FinetuneConfig(export_dir="exports/x").replace(**changes)
+    with pytest.raises(ValueError, match=message):
+        config.validate()
+
+
+def test_flags_are_the_config_fields_and_a_config_file_is_a_starting_point(tmp_path):
+    assert parse_config(tokdrop_keras.PretrainConfig, []) == (
+        tokdrop_keras.PretrainConfig()
+    )
+    config = parse_config(
+        tokdrop_keras.PretrainConfig,
+        ["--size", "mini", "--notoken_drop", "--first_dropped_layer", "3"],
+    )
+    assert config == tokdrop_keras.PretrainConfig(
+        size="mini", token_drop=False, first_dropped_layer=3
+    )
+    # A summary.json repeats its run; flags given with it override it.
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps({"steps": 40, "config": config.to_dict()}))
+    assert read_config_file(tokdrop_keras.PretrainConfig, str(path)) == config
+    again = parse_config(
+        tokdrop_keras.PretrainConfig, ["--config", str(path), "--steps", "80"]
+    )
+    assert again == config.replace(steps=80)
+
+
+def test_the_comparison_arms_differ_only_in_token_drop_and_paths():
+    config = tokdrop_keras.ComparisonConfig(steps=400)
+    baseline = config.pretrain_config("baseline")
+    token_drop = config.pretrain_config("token_drop")
+    assert set(baseline.differences(token_drop)) == {"token_drop", "export_dir"}
+    assert baseline.checkpoint_every == 100 and baseline.num_layers == 8
