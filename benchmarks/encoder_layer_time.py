@@ -20,7 +20,10 @@ import keras
 import keras_hub
 import tensorflow as tf
 from step_time import CONFIGS
-from step_time import layer_flops
+from step_time import shape_of
+
+from tokdrop_keras.layers import kept_token_count
+from tokdrop_keras.models.flops import layer_flops
 
 
 def seconds_per_pass(layer, shape, jit_compile, repeats):
@@ -56,17 +59,19 @@ def main():
     print("|" + " --- |" * 6)
     for name, config in CONFIGS.items():
         keras.utils.set_random_seed(0)
+        shape = shape_of(config)
         layer = keras_hub.layers.TransformerEncoder(
-            intermediate_dim=config["intermediate_dim"],
-            num_heads=config["num_heads"],
+            intermediate_dim=shape["intermediate_dim"],
+            num_heads=shape["num_heads"],
             dropout=0.1,
             activation=keras.activations.gelu,
         )
-        hidden, seq = config["hidden_dim"], config["sequence_length"]
+        hidden, seq = shape["hidden_dim"], config["sequence_length"]
+        kept = kept_token_count(seq)
         layer.build((None, None, hidden))
         flops = [
-            layer_flops(s, s, hidden, config["intermediate_dim"])
-            for s in (seq, seq // 2)
+            layer_flops(s, s, hidden, shape["intermediate_dim"])
+            for s in (seq, kept)
         ]
         for jit_compile in (False, True):
             full, half = (
@@ -74,7 +79,7 @@ def main():
                     layer, (config["batch_size"], s, hidden), jit_compile,
                     args.repeats,
                 )
-                for s in (seq, seq // 2)
+                for s in (seq, kept)
             )
             print(
                 f"| {name} | {'on' if jit_compile else 'off'} "

@@ -1,7 +1,7 @@
 """Input pipeline throughput next to what training consumes.
 
 Prints examples/s of `pretraining_dataset` from text (the embedded corpus)
-and from token-id TFRecords, and the examples/s that `TokenDropBertMaskedLM`
+and from token-id TFRecords, and the examples/s that `TokenDropMaskedLM`
 trains on for a tiny (L4/H128) and a small (L4/H512) BERT, on the same
 machine. The pipeline should supply at least 5x what training consumes.
 
@@ -13,24 +13,19 @@ import os
 import tempfile
 import time
 
+import tokdrop_keras  # first: picks the Keras backend
+
 import keras
-import keras_hub
 import tensorflow as tf
 
-import tokdrop_keras
 from tokdrop_keras.data import bert_tokenizer
 from tokdrop_keras.data import embedded_corpus_files
 from tokdrop_keras.data import pretraining_dataset
 from tokdrop_keras.data import write_pretraining_tfrecords
+from tokdrop_keras.models import SIZES
+from tokdrop_keras.models import backbone_for_size
 
-MODELS = {
-    "tiny (L4/H128)": dict(
-        num_layers=4, num_heads=2, hidden_dim=128, intermediate_dim=512
-    ),
-    "small (L4/H512)": dict(
-        num_layers=4, num_heads=8, hidden_dim=512, intermediate_dim=2048
-    ),
-}
+MODEL_SIZES = ("tiny", "small")
 
 
 def pipeline_examples_per_second(dataset, batch_size, batches):
@@ -43,14 +38,14 @@ def pipeline_examples_per_second(dataset, batch_size, batches):
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def training_examples_per_second(config, batch, sequence_length, steps):
+def training_examples_per_second(size, batch, sequence_length, steps):
     tokenizer = bert_tokenizer()
-    backbone = keras_hub.models.BertBackbone(
+    backbone = backbone_for_size(
+        size,
         vocabulary_size=tokenizer.vocabulary_size(),
         max_sequence_length=sequence_length,
-        **config,
     )
-    model = tokdrop_keras.TokenDropBertMaskedLM(
+    model = tokdrop_keras.TokenDropMaskedLM(
         backbone, **tokdrop_keras.special_token_ids(tokenizer)
     )
     model.compile(jit_compile=False)
@@ -90,10 +85,11 @@ def main():
         )
     batch = next(iter(pretraining_dataset(**options)))
     consumed = {
-        f"training, {name}": training_examples_per_second(
-            config, batch, args.sequence_length, args.training_steps
+        f"training, {size} (L{SIZES[size]['num_layers']}/H"
+        f"{SIZES[size]['hidden_dim']})": training_examples_per_second(
+            size, batch, args.sequence_length, args.training_steps
         )
-        for name, config in MODELS.items()
+        for size in MODEL_SIZES
     }
     results.update(consumed)
     cores = os.cpu_count()

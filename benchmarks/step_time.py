@@ -21,74 +21,66 @@ import os
 import statistics
 import time
 
-import tokdrop_keras  # noqa: F401  (sets the Keras backend)
+import tokdrop_keras  # first: picks the Keras backend and XLA flags
 
 import keras
 import keras_hub
 import numpy as np
 import tensorflow as tf
 
-from tokdrop_keras import TokenDropBertMaskedLM
+from tokdrop_keras.inputs import MASK_POSITIONS
+from tokdrop_keras.inputs import PADDING_MASK
+from tokdrop_keras.inputs import SEGMENT_IDS
+from tokdrop_keras.inputs import TOKEN_IDS
+from tokdrop_keras.models import backbone_for_size
+from tokdrop_keras.models import encoder_flops
+from tokdrop_keras.models import masked_lm_flop_ratio
+from tokdrop_keras.models import size_config
+from tokdrop_keras.models import token_drop_layout
+from tokdrop_keras.models.flops import DEFAULT_MASK_RATE
+from tokdrop_keras.special_tokens import BERT_RESERVED_TOKENS
 
 # BERT's WordPiece vocabulary (bert_base_en_uncased): the MLM head's size.
 BERT_VOCABULARY_SIZE = 30522
-SPECIAL_IDS = {"always_keep_ids": [1, 2, 3, 4], "always_drop_ids": [0]}
 
+# Rows of the size table, deepened to 12 layers so that dropping matters.
 CONFIGS = {
     "L12 H256 S512 B8": dict(
-        num_layers=12, hidden_dim=256, num_heads=4, intermediate_dim=1024,
-        sequence_length=512, batch_size=8,
+        size="mini", num_layers=12, sequence_length=512, batch_size=8
     ),
     "L12 H128 S128 B32": dict(
-        num_layers=12, hidden_dim=128, num_heads=2, intermediate_dim=512,
-        sequence_length=128, batch_size=32,
+        size="tiny", num_layers=12, sequence_length=128, batch_size=32
     ),
 }
 QUICK_CONFIGS = {
-    "L4 H64 S64 B8": dict(
-        num_layers=4, hidden_dim=64, num_heads=2, intermediate_dim=256,
-        sequence_length=64, batch_size=8,
-    ),
+    "L4 H64 S64 B8": dict(size="nano", sequence_length=64, batch_size=8),
 }
 
 
-def layer_flops(queries, keys, hidden_dim, intermediate_dim):
-    """Multiply-adds x 2 of one encoder layer's forward pass."""
-    projections = 2 * hidden_dim * hidden_dim * (2 * queries + 2 * keys)
-    attention = 2 * 2 * queries * keys * hidden_dim
-    feedforward = 2 * 2 * queries * hidden_dim * intermediate_dim
-    return projections + attention + feedforward
+def shape_of(config):
+    """The backbone shape of a benchmark config: its size row, overridden."""
+    return size_config(config["size"], num_layers=config.get("num_layers"))
 
 
-def encoder_flops(num_layers, hidden_dim, intermediate_dim, sequence_length):
-    """Forward FLOPs of the encoder layers per sequence: (baseline, token
-    drop) for the default layout, half the tokens kept."""
-    seq, kept = sequence_length, sequence_length // 2
-    full = layer_flops(seq, seq, hidden_dim, intermediate_dim)
-    boundary = num_layers // 2 - 1
-    token_drop = (
-        boundary * full
-        + layer_flops(kept, seq, hidden_dim, intermediate_dim)
-        + (num_layers - boundary - 2)
-        * layer_flops(kept, kept, hidden_dim, intermediate_dim)
-        + full
+def synthetic_tokenizer(vocabulary_size):
+    """A BERT tokenizer over `vocabulary_size` made-up word pieces."""
+    words = [f"w{i}" for i in range(vocabulary_size - len(BERT_RESERVED_TOKENS))]
+    return keras_hub.models.BertTokenizer(
+        vocabulary=list(BERT_RESERVED_TOKENS) + words
     )
-    return num_layers * full, token_drop
 
 
 def flop_ratio(config):
     """Token-drop / baseline FLOPs of the encoder and MLM head; training
     multiplies both by ~3."""
-    hidden_dim = config["hidden_dim"]
-    predictions = round(0.15 * config["sequence_length"])
-    head = 2 * predictions * hidden_dim * (hidden_dim + config["vocabulary_size"])
-    baseline, token_drop = encoder_flops(
-        config["num_layers"],
-        hidden_dim,
-        config["intermediate_dim"],
+    shape = shape_of(config)
+    return masked_lm_flop_ratio(
+        shape["num_layers"],
+        shape["hidden_dim"],
+        shape["intermediate_dim"],
+        config["vocabulary_size"],
         config["sequence_length"],
     )
-    return (token_drop + head) / (baseline + head)
 
 
 def layer_time_ratio(config, medians):
@@ -100,29 +92,31 @@ def layer_time_ratio(config, medians):
     full-layer units. Measured ≈ predicted means the dropped layers run at
     their FLOP share and the gap to the FLOP ratio is the fixed part.
     """
-    num_layers = config["num_layers"]
+    shape = shape_of(config)
+    num_layers = shape["num_layers"]
     per_layer = (medians["baseline"] - medians["baseline, half depth"]) / (
         num_layers - num_layers // 2
     )
     fixed = medians["baseline"] - num_layers * per_layer
     baseline, token_drop = encoder_flops(
-        num_layers,
-        config["hidden_dim"],
-        config["intermediate_dim"],
-        config["sequence_length"],
+        token_drop_layout(num_layers, config["sequence_length"]),
+        shape["hidden_dim"],
+        shape["intermediate_dim"],
     )
     layers = num_layers * token_drop / baseline
     return (fixed + layers * per_layer) / medians["baseline"], fixed
 
 
-def batch(config, seed=0):
+def batch(config, tokenizer, seed=0):
     rng = np.random.default_rng(seed)
     sequence_length, batch_size = config["sequence_length"], config["batch_size"]
-    predictions = round(0.15 * sequence_length)
+    predictions = round(DEFAULT_MASK_RATE * sequence_length)
     token_ids = rng.integers(
-        5, config["vocabulary_size"], (batch_size, sequence_length)
+        len(BERT_RESERVED_TOKENS), config["vocabulary_size"],
+        (batch_size, sequence_length),
     )
-    token_ids[:, 0], token_ids[:, -1] = 2, 3
+    token_ids[:, 0] = tokenizer.cls_token_id
+    token_ids[:, -1] = tokenizer.sep_token_id
     positions = np.sort(
         np.stack(
             [
@@ -133,29 +127,31 @@ def batch(config, seed=0):
         axis=1,
     )
     mask_ids = np.take_along_axis(token_ids, positions, axis=1)
-    np.put_along_axis(token_ids, positions, 4, axis=1)
+    np.put_along_axis(token_ids, positions, tokenizer.mask_token_id, axis=1)
     x = {
-        "token_ids": token_ids,
-        "segment_ids": np.zeros_like(token_ids),
-        "padding_mask": np.ones_like(token_ids),
-        "mask_positions": positions,
+        TOKEN_IDS: token_ids,
+        SEGMENT_IDS: np.zeros_like(token_ids),
+        PADDING_MASK: np.ones_like(token_ids),
+        MASK_POSITIONS: positions,
     }
     x = {k: tf.constant(v, tf.int32) for k, v in x.items()}
     return x, tf.constant(mask_ids, tf.int32), tf.ones(mask_ids.shape)
 
 
-def masked_lm(config, token_drop, jit_compile, dropout):
-    keras.utils.set_random_seed(0)
-    backbone = keras_hub.models.BertBackbone(
+def masked_lm(config, tokenizer, token_drop, jit_compile, dropout, num_layers=None):
+    backbone = backbone_for_size(
+        config["size"],
         vocabulary_size=config["vocabulary_size"],
-        dropout=dropout,
-        num_layers=config["num_layers"],
-        num_heads=config["num_heads"],
-        hidden_dim=config["hidden_dim"],
-        intermediate_dim=config["intermediate_dim"],
         max_sequence_length=config["sequence_length"],
+        seed=0,
+        num_layers=num_layers or shape_of(config)["num_layers"],
+        dropout=dropout,
     )
-    model = TokenDropBertMaskedLM(backbone, token_drop=token_drop, **SPECIAL_IDS)
+    model = tokdrop_keras.TokenDropMaskedLM(
+        backbone,
+        token_drop=token_drop,
+        **tokdrop_keras.special_token_ids(tokenizer),
+    )
     model.compile(jit_compile=jit_compile)
     return model
 
@@ -178,12 +174,15 @@ def update_seconds(model, data, jit_compile, repeats=20):
 
 
 def measure(config, jit_compile, dropout, rounds, warmup):
-    data = batch(config)
-    half_depth = dict(config, num_layers=config["num_layers"] // 2)
+    tokenizer = synthetic_tokenizer(config["vocabulary_size"])
+    data = batch(config, tokenizer)
+    half_depth = shape_of(config)["num_layers"] // 2
     models = {
-        "baseline": masked_lm(config, False, jit_compile, dropout),
-        "token drop": masked_lm(config, True, jit_compile, dropout),
-        "baseline, half depth": masked_lm(half_depth, False, jit_compile, dropout),
+        "baseline": masked_lm(config, tokenizer, False, jit_compile, dropout),
+        "token drop": masked_lm(config, tokenizer, True, jit_compile, dropout),
+        "baseline, half depth": masked_lm(
+            config, tokenizer, False, jit_compile, dropout, half_depth
+        ),
     }
     for model in models.values():
         for _ in range(warmup):

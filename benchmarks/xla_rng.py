@@ -5,7 +5,7 @@ Keras' TensorFlow backend draws dropout masks with
 (`"auto_select"`). This prints nanoseconds per element of one dropout call,
 with and without XLA, for each algorithm. With XLA:CPU's fusion emitters on
 (TensorFlow's default) `"auto_select"` is ~30x slower than without XLA;
-`tokdrop_keras` turns them off on import (`tokdrop_keras.xla_flags`).
+`tokdrop_keras` turns them off on import (`tokdrop_keras.backend`).
 
 Usage:
     python benchmarks/xla_rng.py                          # TensorFlow's default
