@@ -118,3 +118,23 @@ def architecture_of(backbone):
         f"Token dropping supports the keras-hub backbones {supported}. "
         f"Received: {type(backbone).__name__}"
     )
+
+
+def check_backbone_class(backbone, backbone_class):
+    """Raises unless `backbone` is a `backbone_class`, naming both.
+
+    Example:
+    ```python
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=50, max_sequence_length=16
+    )
+    tokdrop_keras.models.architectures.check_backbone_class(
+        backbone, keras_hub.models.BertBackbone
+    )
+    ```
+    """
+    if not isinstance(backbone, backbone_class):
+        raise ValueError(
+            f"`backbone` must be a `keras_hub.models.{backbone_class.__name__}`. "
+            f"Received: {type(backbone).__name__}"
+        )

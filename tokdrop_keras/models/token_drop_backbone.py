@@ -8,9 +8,40 @@ from tokdrop_keras.layers.importance_tracker import ImportanceTracker
 from tokdrop_keras.layers.token_drop import TokenDrop
 from tokdrop_keras.layers.token_restore import TokenRestore
 from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.models.architectures import check_backbone_class
 from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.layout import resolve_first_dropped_layer
+
+
+# The token-dropping arguments that `TokenDropBackbone` and
+# `TokenDropMaskedLM` share, each stored as an attribute of the same name.
+TOKEN_DROP_ARGUMENTS = (
+    "keep_fraction",
+    "keep_tokens",
+    "first_dropped_layer",
+    "initial_importance",
+    "beta",
+    "always_keep_ids",
+    "always_drop_ids",
+    "seed",
+)
+
+
+def token_drop_config(model):
+    """The `TOKEN_DROP_ARGUMENTS` of a model, for its `get_config`.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.token_drop_backbone import token_drop_config
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=50, max_sequence_length=16
+    )
+    model = tokdrop_keras.TokenDropBackbone(backbone, keep_tokens=4)
+    assert token_drop_config(model)["keep_tokens"] == 4
+    ```
+    """
+    return {name: getattr(model, name) for name in TOKEN_DROP_ARGUMENTS}
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
@@ -194,14 +225,7 @@ class TokenDropBackbone(keras.Model):
         config.update(
             {
                 "backbone": keras.layers.serialize(self.backbone),
-                "keep_fraction": self.keep_fraction,
-                "keep_tokens": self.keep_tokens,
-                "first_dropped_layer": self.first_dropped_layer,
-                "initial_importance": self.initial_importance,
-                "beta": self.beta,
-                "always_keep_ids": self.always_keep_ids,
-                "always_drop_ids": self.always_drop_ids,
-                "seed": self.seed,
+                **token_drop_config(self),
             }
         )
         return config
@@ -231,9 +255,5 @@ class TokenDropBertBackbone(TokenDropBackbone):
     """
 
     def __init__(self, backbone, **kwargs):
-        if not isinstance(backbone, keras_hub.models.BertBackbone):
-            raise ValueError(
-                "`backbone` must be a `keras_hub.models.BertBackbone`. "
-                f"Received: {type(backbone).__name__}"
-            )
+        check_backbone_class(backbone, keras_hub.models.BertBackbone)
         super().__init__(backbone, **kwargs)

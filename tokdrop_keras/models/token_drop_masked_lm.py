@@ -1,6 +1,7 @@
 import threading
 
 import keras
+import keras_hub
 from keras import ops
 
 from tokdrop_keras.backend import has_accelerator
@@ -11,10 +12,12 @@ from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
 from tokdrop_keras.metrics.importance_update import ImportanceUpdate
 from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.models.architectures import check_backbone_class
 from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.layout import resolve_first_dropped_layer
 from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
+from tokdrop_keras.models.token_drop_backbone import token_drop_config
 from tokdrop_keras.optimizers import bert_adamw
 
 
@@ -257,14 +260,7 @@ class TokenDropMaskedLM(keras.Model):
             {
                 "backbone": keras.layers.serialize(self.backbone),
                 "token_drop": self.token_drop,
-                "keep_fraction": self.keep_fraction,
-                "keep_tokens": self.keep_tokens,
-                "first_dropped_layer": self.first_dropped_layer,
-                "initial_importance": self.initial_importance,
-                "beta": self.beta,
-                "always_keep_ids": self.always_keep_ids,
-                "always_drop_ids": self.always_drop_ids,
-                "seed": self.seed,
+                **token_drop_config(self),
             }
         )
         return config
@@ -294,11 +290,5 @@ class TokenDropBertMaskedLM(TokenDropMaskedLM):
     """
 
     def __init__(self, backbone, **kwargs):
-        import keras_hub
-
-        if not isinstance(backbone, keras_hub.models.BertBackbone):
-            raise ValueError(
-                "`backbone` must be a `keras_hub.models.BertBackbone`. "
-                f"Received: {type(backbone).__name__}"
-            )
+        check_backbone_class(backbone, keras_hub.models.BertBackbone)
         super().__init__(backbone, **kwargs)
