@@ -140,3 +140,29 @@ def has_accelerator():
         tf.config.list_logical_devices("GPU")
         or tf.config.list_logical_devices("TPU")
     )
+
+
+def first_batch(x, y=None, sample_weight=None):
+    """`(x, y, sample_weight)` of the first batch `fit` would see, where it
+    can be read without consuming the input (a `tf.data.Dataset`, or
+    in-memory arrays, whole); `None` otherwise.
+
+    Example:
+    ```python
+    dataset = tf.data.Dataset.from_tensor_slices(
+        ({"token_ids": np.zeros((4, 3), "int32")}, np.ones((4, 1), "int32"))
+    ).batch(2)
+    x, y, weights = tokdrop_keras.backend.first_batch(dataset)
+    assert x["token_ids"].shape == (2, 3) and weights is None
+    ```
+    """
+    import tensorflow as tf
+
+    if isinstance(x, tf.data.Dataset):
+        element = next(iter(x.take(1)), None)
+        if not isinstance(element, tuple) or not element:
+            return None
+        return tuple(element) + (None,) * (3 - len(element))
+    if isinstance(x, dict):
+        return x, y, sample_weight
+    return None

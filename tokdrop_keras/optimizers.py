@@ -14,9 +14,10 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     Example:
     ```python
+    from tokdrop_keras.optimizers import WarmupLinearDecay
     schedule = WarmupLinearDecay(1e-3, total_steps=100, warmup_steps=10)
-    float(schedule(5)), float(schedule(10)), float(schedule(55))
-    # (0.0005, 0.001, 0.0005)
+    rates = [float(schedule(step)) for step in (0, 5, 10, 55, 100)]
+    np.testing.assert_allclose(rates, [0.0, 5e-4, 1e-3, 5e-4, 0.0], atol=1e-9)
     ```
     """
 
@@ -68,10 +69,13 @@ class BertAdamW(keras.optimizers.AdamW):
 
     Example:
     ```python
+    from tokdrop_keras.optimizers import BertAdamW
     optimizer = BertAdamW(
         learning_rate=1e-4, weight_decay=0.01,
         exclude_from_weight_decay_names=["bias", "gamma", "beta"],
     )
+    reloaded = BertAdamW.from_config(optimizer.get_config())
+    assert reloaded.exclude_from_weight_decay_names == ["bias", "gamma", "beta"]
     ```
     """
 
@@ -109,8 +113,15 @@ def bert_adamw(
 
     Example:
     ```python
+    from tokdrop_keras.optimizers import bert_adamw
     optimizer = bert_adamw(1e-4, total_steps=10_000, warmup_steps=1_000)
-    model.compile(optimizer=optimizer)
+    assert optimizer.global_clipnorm == 1.0 and optimizer.weight_decay == 0.01
+    assert float(optimizer.learning_rate) == 0.0  # warming up from 0
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(np.ones((8, 4)), np.ones((8, 1)), epochs=1, verbose=0)
+    assert int(optimizer.iterations) == 1
+    np.testing.assert_allclose(float(optimizer.learning_rate), 1e-7)  # 1e-4 / 1000
     ```
     """
     if total_steps is not None:

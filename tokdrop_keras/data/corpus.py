@@ -35,7 +35,20 @@ def match_files(file_patterns):
 
     Example:
     ```python
-    match_files("corpus/*.txt.gz")  # ['corpus/a.txt.gz', 'corpus/b.txt.gz']
+    import tempfile
+    from tokdrop_keras.data import match_files
+    folder = tempfile.mkdtemp()
+    for name in ("b.txt.gz", "a.txt.gz", "notes.md"):
+        open(os.path.join(folder, name), "w").close()
+    files = match_files(os.path.join(folder, "*.txt.gz"))
+    assert [os.path.basename(path) for path in files] == [
+        "a.txt.gz", "b.txt.gz"
+    ]
+    try:
+        match_files(os.path.join(folder, "*.csv"))
+        raise AssertionError("a pattern without a file was accepted")
+    except ValueError as error:
+        assert "No file matches" in str(error)
     ```
     """
     files = []
@@ -97,8 +110,23 @@ def read_documents(file_patterns):
 
     Example:
     ```python
-    for document in read_documents(["books/*.txt.gz", "gs://bucket/wiki"]):
-        print(document[:80])
+    import gzip
+    import tempfile
+    from tokdrop_keras.data import read_documents
+    folder = tempfile.mkdtemp()
+    with gzip.open(os.path.join(folder, "books.txt.gz"), "wt") as file:
+        file.write("Call me Ishmael.\\n\\nIt is a truth universally "
+                   "acknowledged.\\n")
+    with open(os.path.join(folder, "wiki.txt"), "w") as file:
+        file.write("Keras is a deep learning API.\\n")
+    documents = list(read_documents([
+        os.path.join(folder, "books.txt.gz"), os.path.join(folder, "*.txt"),
+    ]))
+    assert documents == [
+        "Call me Ishmael.",
+        "It is a truth universally acknowledged.",
+        "Keras is a deep learning API.",
+    ]
     ```
     """
     files = match_files(file_patterns)
@@ -123,7 +151,11 @@ def embedded_corpus_files():
 
     Example:
     ```python
-    embedded_corpus_files()  # ['.../assets/pretrain/austen.txt.gz', ...]
+    files = tokdrop_keras.data.embedded_corpus_files()
+    assert [os.path.basename(path) for path in files] == [
+        "austen.txt.gz", "moby_dick.txt.gz", "state_of_the_union.txt.gz",
+        "world_english_bible.txt.gz",
+    ]
     ```
     """
     return match_files(EMBEDDED_CORPUS_PATTERN)
@@ -144,7 +176,11 @@ def is_validation_document(text):
 
     Example:
     ```python
-    is_validation_document("It is a truth universally acknowledged, ...")
+    from tokdrop_keras.data import is_validation_document
+    assert is_validation_document("document 100")
+    assert not is_validation_document("document 101")
+    held_out = is_validation_document(tf.constant(["document 100", "document 101"]))
+    assert held_out.numpy().tolist() == [True, False]
     ```
     """
     held_out = tf.equal(
@@ -165,8 +201,16 @@ def split_documents(documents, split):
 
     Example:
     ```python
-    validation = split_documents(tf.data.Dataset.from_tensor_slices(
-        ["first document", "second document"]), "validation")
+    from tokdrop_keras.data import split_documents
+    documents = tf.data.Dataset.from_tensor_slices(
+        [f"document {i}" for i in range(200)]
+    )
+    validation = split_documents(documents, "validation")
+    assert list(validation.as_numpy_iterator()) == [
+        b"document 100", b"document 109", b"document 119"
+    ]
+    train = split_documents(documents, "train")
+    assert len(list(train.as_numpy_iterator())) == 197
     ```
     """
     if split not in SPLITS:
@@ -194,8 +238,15 @@ def text_dataset(file_patterns, split="all"):
 
     Example:
     ```python
-    for document in text_dataset("corpus/*.txt.gz").take(1):
-        print(document)
+    import tempfile
+    from tokdrop_keras.data import text_dataset
+    path = os.path.join(tempfile.mkdtemp(), "corpus.txt")
+    with open(path, "w") as file:
+        file.write("first document\\n\\nsecond document\\n")
+    documents = text_dataset(path)
+    assert list(documents.as_numpy_iterator()) == [
+        b"first document", b"second document"
+    ]
     ```
     """
     patterns = _as_list(file_patterns)
@@ -217,8 +268,10 @@ def embedded_documents(split="train"):
 
     Example:
     ```python
-    for document in embedded_documents("validation").take(2):
-        print(document.numpy()[:80])
+    from tokdrop_keras.data import embedded_documents
+    first = next(iter(embedded_documents("validation"))).numpy().decode()
+    assert first.startswith("It is a truth universally acknowledged")
+    assert tokdrop_keras.data.is_validation_document(first)
     ```
     """
     return text_dataset(embedded_corpus_files(), split)

@@ -15,7 +15,17 @@ class GlueTask(collections.namedtuple(
 )):
     """One GLUE task: its text features in the order the model reads them,
     its number of classes (`None`: regression, or no labels), and the split
-    a fine-tuning run evaluates on (`None`: no training set)."""
+    a fine-tuning run evaluates on (`None`: no training set).
+
+    Example:
+    ```python
+    from tokdrop_keras.data.downstream import GlueTask
+    mnli = tokdrop_keras.data.GLUE_TASKS["mnli"]
+    assert mnli == GlueTask(("premise", "hypothesis"), 3, "validation_matched")
+    assert mnli.text_features == ("premise", "hypothesis")
+    assert tokdrop_keras.data.GLUE_TASKS["stsb"].num_classes is None
+    ```
+    """
 
 
 GLUE_TASKS = {
@@ -69,14 +79,25 @@ def sentiment_dataset(split="train"):
 
     Example:
     ```python
+    from tokdrop_keras.data import sentiment_dataset
+    dev = sentiment_dataset("dev")
+    assert int(dev.cardinality()) == 1007
+    sentence, label = next(iter(dev))
+    assert sentence.dtype == tf.string and label.dtype == tf.int32
+    tokenizer = tokdrop_keras.data.bert_tokenizer()
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
-        bert_tokenizer(), sequence_length=128
+        tokenizer, sequence_length=16
+    )
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=2,
+        num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=16,
     )
     classifier = keras_hub.models.BertTextClassifier(
         backbone, num_classes=2, preprocessor=preprocessor
     )
-    classifier.fit(sentiment_dataset("train").batch(32),
-                   validation_data=sentiment_dataset("dev").batch(32))
+    logits = classifier.predict(dev.map(lambda x, y: x).take(8).batch(4))
+    assert logits.shape == (8, 2)
     ```
     """
     sentences, labels = read_sentiment(split)
@@ -104,8 +125,19 @@ def glue_dataset(task, split="train", data_dir=None):
 
     Example:
     ```python
+    from tokdrop_keras.data import glue_dataset
+    try:
+        glue_dataset("squad")  # checked before TFDS is asked
+        raise AssertionError("an unknown task was accepted")
+    except ValueError as error:
+        assert "Unknown GLUE task 'squad'" in str(error)
+    ```
+
+    With network once (TFDS downloads and prepares GLUE), or a `data_dir`
+    prepared elsewhere:
+    ```
     mrpc = glue_dataset("mrpc", "train").batch(32)
-    classifier.fit(mrpc)
+    classifier.fit(mrpc)  # a BertTextClassifier
     ```
     """
     task = task.removeprefix("glue/")
@@ -131,8 +163,11 @@ def glue_features(example, text_features):
 
     Example:
     ```python
-    glue_features({"sentence1": "a", "sentence2": "b", "label": 1},
-                  ("sentence1", "sentence2"))  # (("a", "b"), 1)
+    from tokdrop_keras.data.downstream import glue_features
+    pair = {"sentence1": "a", "sentence2": "b", "label": 1}
+    assert glue_features(pair, ("sentence1", "sentence2")) == (("a", "b"), 1)
+    single = {"sentence": "a", "label": 0, "idx": 7}
+    assert glue_features(single, ("sentence",)) == ("a", 0)
     ```
     """
     texts = tuple(example[name] for name in text_features)

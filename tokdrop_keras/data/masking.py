@@ -14,7 +14,9 @@ def max_predictions_for(sequence_length, mask_rate=0.15):
 
     Example:
     ```python
-    max_predictions_for(128)  # 19
+    from tokdrop_keras.data import max_predictions_for
+    assert max_predictions_for(128) == 19  # round(0.15 * 128)
+    assert max_predictions_for(512, mask_rate=0.2) == 102
     ```
     """
     return int(round(mask_rate * sequence_length))
@@ -43,9 +45,18 @@ class MaskedLMInputs:
 
     Example:
     ```python
-    inputs = MaskedLMInputs(bert_tokenizer(), sequence_length=128)
-    batches = packed.ragged_batch(32).map(inputs.pack).map(inputs.mask)
-    # (x, mask_ids, mask_weights) batches
+    from tokdrop_keras.data import MaskedLMInputs
+    tokenizer = tokdrop_keras.data.bert_tokenizer()
+    inputs = MaskedLMInputs(tokenizer, sequence_length=16, max_predictions=3)
+    packed = tf.data.Dataset.from_tensor_slices(
+        tf.ragged.constant([[76, 362, 5], [543, 131, 4663, 17]])
+    )
+    batches = packed.ragged_batch(2).map(inputs.pack).map(inputs.mask)
+    x, mask_ids, mask_weights = next(iter(batches))
+    assert x["token_ids"].shape == (2, 16) and mask_ids.shape == (2, 3)
+    assert x["padding_mask"].numpy().sum(axis=1).tolist() == [5, 6]
+    # 15% of 3 and 4 tokens, rounded up: one prediction per sequence.
+    assert mask_weights.numpy().sum(axis=1).tolist() == [1.0, 1.0]
     ```
     """
 

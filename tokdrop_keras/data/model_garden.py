@@ -84,8 +84,32 @@ def model_garden_dataset(
 
     Example:
     ```python
-    dataset = model_garden_dataset("gs://bucket/wiki_books/train-*")
-    model.fit(dataset, steps_per_epoch=1000)
+    import tempfile
+    from tokdrop_keras.data import model_garden_dataset
+
+    def feature(values, kind="int64"):
+        if kind == "float":
+            return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+    record = tf.train.Example(features=tf.train.Features(feature={
+        "input_word_ids": feature([2, 76, 4, 5, 3, 0]),
+        "input_mask": feature([1, 1, 1, 1, 1, 0]),
+        "input_type_ids": feature([0] * 6),
+        "masked_lm_positions": feature([2, 0]),
+        "masked_lm_ids": feature([362, 0]),
+        "masked_lm_weights": feature([1.0, 0.0], "float"),
+    })).SerializeToString()
+    path = os.path.join(tempfile.mkdtemp(), "train-00000.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        for _ in range(4):
+            writer.write(record)
+    dataset = model_garden_dataset(path, batch_size=2, shuffle=False)
+    x, mask_ids, mask_weights = next(iter(dataset))
+    assert x["token_ids"].numpy().tolist()[0] == [2, 76, 4, 5, 3, 0]
+    assert x["mask_positions"].shape == (2, 2)
+    assert mask_ids.numpy().tolist() == [[362, 0], [362, 0]]
+    assert mask_weights.numpy().tolist() == [[1.0, 0.0], [1.0, 0.0]]
     ```
     """
     files = match_files(file_patterns)

@@ -20,7 +20,15 @@ def tokenize_documents(documents, tokenizer):
 
     Example:
     ```python
-    token_ids = tokenize_documents(embedded_documents(), bert_tokenizer())
+    from tokdrop_keras.data import tokenize_documents
+    documents = tf.data.Dataset.from_tensor_slices(
+        ["The whale!", "Call me Ishmael."]
+    )
+    token_ids = tokenize_documents(
+        documents, tokdrop_keras.data.bert_tokenizer()
+    )
+    batch = next(iter(token_ids))  # up to 64 documents per batch
+    assert batch.to_list() == [[76, 362, 5], [543, 131, 4663, 17]]
     ```
     """
     return documents.batch(DOCUMENTS_PER_CALL).map(
@@ -48,9 +56,12 @@ def pack_token_ids(documents_token_ids, sequence_length):
 
     Example:
     ```python
+    from tokdrop_keras.data import pack_token_ids
     pieces = pack_token_ids(tf.data.Dataset.from_tensors(
         tf.ragged.constant([[5, 6, 7], [8, 9]])), sequence_length=4)
-    # [5, 6], [7, 8], [9]
+    assert [p.tolist() for p in pieces.as_numpy_iterator()] == [
+        [5, 6], [7, 8], [9]
+    ]
     ```
     """
     return (

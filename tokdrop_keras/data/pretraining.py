@@ -123,18 +123,25 @@ def pretraining_dataset(
 
     Example:
     ```python
-    dataset = pretraining_dataset(sequence_length=128, batch_size=32)
-    tokenizer = bert_tokenizer()
+    from tokdrop_keras.data import pretraining_dataset
+    dataset = pretraining_dataset(
+        sequence_length=32, batch_size=4, shuffle=False
+    )
+    x, mask_ids, mask_weights = next(iter(dataset))
+    assert x["token_ids"].shape == (4, 32)
+    assert x["mask_positions"].shape == mask_ids.shape == (4, 5)  # 15% of 32
+    tokenizer = tokdrop_keras.data.bert_tokenizer()
     backbone = keras_hub.models.BertBackbone(
-        vocabulary_size=tokenizer.vocabulary_size(), num_layers=4,
-        num_heads=2, hidden_dim=128, intermediate_dim=512,
-        max_sequence_length=128,
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=2,
+        num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=32,
     )
     model = tokdrop_keras.TokenDropBertMaskedLM(
         backbone, **tokdrop_keras.special_token_ids(tokenizer)
     )
-    model.compile()
-    model.fit(dataset, steps_per_epoch=1000)
+    logits = model(x)
+    assert logits.shape == (4, 5, tokenizer.vocabulary_size())
+    # model.compile(); model.fit(dataset, steps_per_epoch=1000) pretrains it.
     ```
     """
     if sequence_length < 3:

@@ -37,7 +37,11 @@ def sentiment_file(split):
 
     Example:
     ```python
-    sentiment_file("dev")  # '.../assets/sentiment/dev.tsv'
+    from tokdrop_keras.data.tfds_builders import sentiment_file
+    path = sentiment_file("dev")
+    assert path.endswith(os.path.join("assets", "sentiment", "dev.tsv"))
+    with open(path) as file:
+        assert file.readline().split() == ["sentence", "label"]
     ```
     """
     if split not in SENTIMENT_SPLITS:
@@ -59,7 +63,10 @@ def read_sentiment(split):
 
     Example:
     ```python
+    from tokdrop_keras.data import read_sentiment
     sentences, labels = read_sentiment("dev")
+    assert len(sentences) == len(labels) == 1007
+    assert set(labels) == {0, 1} and isinstance(sentences[0], str)
     ```
     """
     path = sentiment_file(split)
@@ -71,7 +78,24 @@ def read_sentiment(split):
 
 
 class TokdropCorpus(tfds.core.GeneratorBasedBuilder):
-    """The embedded public-domain pretraining corpus, one document each."""
+    """The embedded public-domain pretraining corpus, one document each.
+
+    Registered as `tokdrop_corpus`; prepared offline from the package's
+    files. Feature `text`; splits `train` and `validation` (the documents
+    `is_validation_document` holds out).
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.data import TokdropCorpus
+    builder = TokdropCorpus(data_dir=tempfile.mkdtemp())
+    builder.download_and_prepare()  # offline, about a second
+    assert builder.info.splits["train"].num_examples == 2042
+    assert builder.info.splits["validation"].num_examples == 44
+    example = next(iter(builder.as_dataset(split="validation")))
+    assert tokdrop_keras.data.is_validation_document(example["text"])
+    ```
+    """
 
     VERSION = tfds.core.Version("1.0.0")
 
@@ -100,7 +124,23 @@ class TokdropCorpus(tfds.core.GeneratorBasedBuilder):
 
 
 class TokdropSentiment(tfds.core.GeneratorBasedBuilder):
-    """The embedded movie-review sentiment set (binary)."""
+    """The embedded movie-review sentiment set (binary).
+
+    Registered as `tokdrop_sentiment`; prepared offline from the package's
+    files. Features `sentence` and `label` (1 positive, 0 negative); splits
+    `train`, `dev` and `test`.
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.data import TokdropSentiment
+    builder = TokdropSentiment(data_dir=tempfile.mkdtemp())
+    builder.download_and_prepare()  # offline
+    assert builder.info.features["label"].names == ["negative", "positive"]
+    dev = builder.as_dataset(split="dev", as_supervised=True)
+    assert len(dev) == 1007
+    ```
+    """
 
     VERSION = tfds.core.Version("1.0.0")
 
@@ -166,8 +206,19 @@ def tfds_builder(name, data_dir=None):
 
     Example:
     ```python
-    builder = tfds_builder("tokdrop_sentiment", data_dir="/tmp/tfds")
-    train = builder.as_dataset(split="train")
+    import tempfile
+    from tokdrop_keras.data import tfds_builder
+    data_dir = tempfile.mkdtemp()
+    builder = tfds_builder("tokdrop_sentiment", data_dir=data_dir)
+    assert builder.is_prepared()  # embedded: prepared offline, at once
+    assert builder.info.splits["train"].num_examples == 8058
+    example = next(iter(builder.as_dataset(split="train")))
+    assert set(example) == {"sentence", "label"}
+    try:
+        tfds_builder("no_such_set", data_dir=data_dir)
+        raise AssertionError("an unknown dataset was accepted")
+    except ValueError as error:
+        assert "Unknown TFDS dataset 'no_such_set'" in str(error)
     ```
     """
     try:

@@ -32,7 +32,17 @@ def read_first_example(path):
 
     Example:
     ```python
-    read_first_example("data/train-00000-of-00008.tfrecord").features
+    import tempfile
+    from tokdrop_keras.data.tfrecords import read_first_example
+    path = os.path.join(tempfile.mkdtemp(), "train-00000-of-00001.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        writer.write(tf.train.Example(features=tf.train.Features(feature={
+            "token_ids": tf.train.Feature(
+                int64_list=tf.train.Int64List(value=[76, 362, 5])
+            ),
+        })).SerializeToString())
+    example = read_first_example(path)
+    assert example.features.feature["token_ids"].int64_list.value == [76, 362, 5]
     ```
     """
     try:
@@ -86,7 +96,18 @@ def token_id_records(file_patterns):
 
     Example:
     ```python
-    records = token_id_records("data/train-*.tfrecord")
+    import tempfile
+    from tokdrop_keras.data import token_id_records
+    from tokdrop_keras.data import write_pretraining_tfrecords
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "corpus.txt"), "w") as file:
+        file.write("The whale!\\nCall me Ishmael.\\n")
+    write_pretraining_tfrecords(
+        os.path.join(folder, "corpus.txt"), os.path.join(folder, "train"),
+        num_shards=2, verbose=False,
+    )
+    records = token_id_records(os.path.join(folder, "train-*.tfrecord"))
+    assert len(list(records)) == 2  # one serialized record per document
     ```
     """
     files = match_files(file_patterns)
@@ -104,8 +125,23 @@ class TokenIdParser:
 
     Example:
     ```python
-    parse = TokenIdParser(vocabulary_size=8192, source="data/*.tfrecord")
-    token_ids = token_id_records("data/*.tfrecord").batch(64).map(parse)
+    import tempfile
+    from tokdrop_keras.data import token_id_records
+    from tokdrop_keras.data import write_pretraining_tfrecords
+    from tokdrop_keras.data.tfrecords import TokenIdParser
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "corpus.txt"), "w") as file:
+        file.write("The whale!\\nCall me Ishmael.\\n")
+    write_pretraining_tfrecords(
+        os.path.join(folder, "corpus.txt"), os.path.join(folder, "data"),
+        num_shards=1, verbose=False,
+    )
+    pattern = os.path.join(folder, "data-*.tfrecord")
+    parse = TokenIdParser(vocabulary_size=7954, source=pattern)  # shipped
+    token_ids = token_id_records(pattern).batch(64).map(parse)
+    assert next(iter(token_ids)).to_list() == [
+        [76, 362, 5], [543, 131, 4663, 17]
+    ]
     ```
     """
 
@@ -173,8 +209,27 @@ def write_pretraining_tfrecords(
 
     Example:
     ```python
-    write_pretraining_tfrecords("corpus/*.txt", "records/train", split="train")
-    dataset = pretraining_dataset(source="tfrecord:records/train-*")
+    import tempfile
+    from tokdrop_keras.data import pretraining_dataset
+    from tokdrop_keras.data import write_pretraining_tfrecords
+    folder = tempfile.mkdtemp()
+    with open(os.path.join(folder, "corpus.txt"), "w") as file:
+        file.write("The whale!\\nCall me Ishmael.\\nIt is a truth.\\n")
+    summary = write_pretraining_tfrecords(
+        os.path.join(folder, "*.txt"), os.path.join(folder, "records", "train"),
+        num_shards=2, sequence_length=8, verbose=False,
+    )
+    assert (summary["documents"], summary["tokens"]) == (3, 12)
+    assert summary["sequences"] == 2  # 12 tokens, 6 per sequence of 8
+    assert [os.path.basename(path) for path in summary["files"]] == [
+        "train-00000-of-00002.tfrecord", "train-00001-of-00002.tfrecord"
+    ]
+    dataset = pretraining_dataset(
+        source="tfrecord:" + os.path.join(folder, "records", "train-*"),
+        sequence_length=8, batch_size=2, shuffle=False,
+    )
+    x, mask_ids, mask_weights = next(iter(dataset))
+    assert x["token_ids"].shape == (2, 8)
     ```
     """
     tokenizer = bert_tokenizer(vocabulary)

@@ -25,7 +25,13 @@ def check_vocabulary(vocabulary, source="the vocabulary"):
 
     Example:
     ```python
+    from tokdrop_keras.data import check_vocabulary
     check_vocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"])
+    try:
+        check_vocabulary(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the"])
+        raise AssertionError("a vocabulary without [MASK] was accepted")
+    except ValueError as error:
+        assert "missing reserved tokens ['[MASK]']" in str(error)
     ```
     """
     if not vocabulary or vocabulary[0] != BERT_RESERVED_TOKENS[0]:
@@ -48,7 +54,8 @@ def load_vocabulary(path=None):
 
     Args:
         path: the file; `None` loads the vocabulary shipped for the
-            embedded corpus (8,192 lowercase tokens).
+            embedded corpus (7,954 lowercase tokens, learned with a
+            maximum of 8,192).
 
     Returns:
         The list of tokens, in id order.
@@ -58,8 +65,10 @@ def load_vocabulary(path=None):
 
     Example:
     ```python
+    from tokdrop_keras.data import load_vocabulary
     vocabulary = load_vocabulary()
-    vocabulary[:5]  # ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]']
+    assert len(vocabulary) == 7954
+    assert vocabulary[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     ```
     """
     path = EMBEDDED_VOCABULARY_FILE if path is None else os.fspath(path)
@@ -82,8 +91,14 @@ def bert_tokenizer(vocabulary=None, sequence_length=None):
 
     Example:
     ```python
+    from tokdrop_keras.data import bert_tokenizer
     tokenizer = bert_tokenizer()
-    tokenizer(["The whale!"])  # [[76, 362, 5]]: "the", "whale", "!"
+    assert tokenizer(["The whale!"]) == [[76, 362, 5]]
+    assert [tokenizer.id_to_token(i) for i in (76, 362, 5)] == [
+        "the", "whale", "!"
+    ]
+    padded = bert_tokenizer(sequence_length=5)(["The whale!"])
+    assert np.asarray(padded).tolist() == [[76, 362, 5, 0, 0]]
     ```
     """
     if vocabulary is None or isinstance(vocabulary, (str, os.PathLike)):
@@ -122,8 +137,17 @@ def train_vocabulary(
 
     Example:
     ```python
-    vocabulary = train_vocabulary("corpus/*.txt.gz", vocabulary_size=8192)
+    import tempfile
+    from tokdrop_keras.data import bert_tokenizer
+    from tokdrop_keras.data import train_vocabulary
+    path = os.path.join(tempfile.mkdtemp(), "corpus.txt")
+    with open(path, "w") as file:
+        file.write("The whale, the whale!\\nCall me Ishmael.\\n" * 20)
+    vocabulary = train_vocabulary(path, vocabulary_size=64)
+    assert vocabulary[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tokenizer = bert_tokenizer(vocabulary)
+    tokens = tokenizer(["the whale"])[0]
+    assert [tokenizer.id_to_token(i) for i in tokens] == ["the", "whale"]
     ```
     """
     documents = _documents_dataset(documents_or_files)

@@ -74,8 +74,21 @@ def atomic_directory(path, overwrite=False):
 
     Example:
     ```python
-    with atomic_directory("exports/bert") as tmp:
-        backbone.save_to_preset(tmp)
+    import tempfile
+    from tokdrop_keras.export import atomic_directory
+    path = os.path.join(tempfile.mkdtemp(), "exports", "bert")
+    with atomic_directory(path) as tmp:
+        with open(os.path.join(tmp, "weights.txt"), "w") as file:
+            file.write("complete")
+        assert not os.path.exists(path)  # not there until it is whole
+    assert os.listdir(path) == ["weights.txt"]
+    try:
+        with atomic_directory(path, overwrite=True) as tmp:
+            open(os.path.join(tmp, "partial.txt"), "w").close()
+            raise RuntimeError("interrupted")
+    except RuntimeError:
+        pass
+    assert os.listdir(path) == ["weights.txt"]  # left as it was
     ```
     """
     path = path.rstrip("/")

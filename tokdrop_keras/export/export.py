@@ -33,10 +33,29 @@ def export_pretrained(
 
     Example:
     ```python
-    export_pretrained(model, tokenizer, "exports/run1", sequence_length=128)
-    keras_hub.models.BertTextClassifier.from_preset(
-        "exports/run1/preset", num_classes=2
+    import tempfile
+    from tokdrop_keras.export import export_pretrained
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
+        f"w{i}" for i in range(40)
+    ]
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary)
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=tokenizer.vocabulary_size(), num_layers=2,
+        num_heads=2, hidden_dim=16, intermediate_dim=32,
+        max_sequence_length=16,
     )
+    model = tokdrop_keras.TokenDropBertMaskedLM(
+        backbone, **tokdrop_keras.special_token_ids(tokenizer)
+    )  # pretrained with model.fit(...)
+    export_dir = os.path.join(tempfile.mkdtemp(), "run1")
+    export_pretrained(model, tokenizer, export_dir, sequence_length=16)
+    assert sorted(os.listdir(export_dir)) == [
+        "importance.tsv", "preset", "saved_model"
+    ]
+    classifier = keras_hub.models.BertTextClassifier.from_preset(
+        os.path.join(export_dir, "preset"), num_classes=2
+    )
+    assert classifier.preprocessor.sequence_length == 16
     ```
     """
     backbone = masked_lm.backbone

@@ -16,9 +16,22 @@ def write_importance_table(importance_tracker, vocabulary, path):
 
     Example:
     ```python
-    write_importance_table(
-        model.importance_tracker, tokenizer.get_vocabulary(), "table.tsv"
+    from tokdrop_keras.export import write_importance_table
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "whale"]
+    tracker = tokdrop_keras.ImportanceTracker(
+        vocabulary_size=len(vocabulary), initial_importance=1.0, beta=0.5
     )
+    tracker.update(np.array([5, 6, 6]), losses=np.array([0.5, 3.0, 5.0]),
+                   weights=np.array([1.0, 1.0, 1.0]))
+    write_importance_table(tracker, vocabulary, "table.tsv")
+    with open("table.tsv") as file:
+        rows = [line.split("\\t") for line in file.read().splitlines()]
+    assert rows[:3] == [
+        ["token", "importance", "times_seen"],
+        ["whale", "2.500000", "2"],  # 0.5 * 1.0 + 0.5 * mean(3.0, 5.0)
+        ["[PAD]", "1.000000", "0"],  # never predicted: initial importance
+    ]
+    assert rows[-1] == ["the", "0.750000", "1"]
     ```
     """
     importance = importance_tracker.importance.numpy()

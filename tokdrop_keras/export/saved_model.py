@@ -32,9 +32,32 @@ def export_bert_saved_model(backbone, path):
 
     Example:
     ```python
-    export_bert_saved_model(model.backbone, "exports/bert_saved_model")
-    features = keras.layers.TFSMLayer("exports/bert_saved_model")
-    encoder = load_bert_saved_model("exports/bert_saved_model")  # trainable
+    import tempfile
+    from tokdrop_keras.export import export_bert_saved_model
+    from tokdrop_keras.export import load_bert_saved_model
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=16,
+    )
+    path = os.path.join(tempfile.mkdtemp(), "bert_saved_model")
+    export_bert_saved_model(backbone, path)
+    hub_inputs = {
+        "input_word_ids": np.array([[2, 7, 3]], "int32"),
+        "input_mask": np.ones((1, 3), "int32"),
+        "input_type_ids": np.zeros((1, 3), "int32"),
+    }
+    features = keras.layers.TFSMLayer(path)  # inference only
+    outputs = features(hub_inputs)
+    expected = backbone({
+        "token_ids": hub_inputs["input_word_ids"],
+        "padding_mask": hub_inputs["input_mask"],
+        "segment_ids": hub_inputs["input_type_ids"],
+    })
+    np.testing.assert_allclose(
+        outputs["pooled_output"], expected["pooled_output"], atol=1e-5
+    )
+    encoder = load_bert_saved_model(path)  # trainable
+    assert len(encoder.trainable_weights) == len(backbone.trainable_weights)
     ```
     """
     specs = {
@@ -94,12 +117,27 @@ class BertSavedModelEncoder(keras.layers.Layer):
 
     Example:
     ```python
-    encoder = BertSavedModelEncoder("exports/run1/saved_model")
-    outputs = encoder({
-        "token_ids": np.array([[2, 7, 3]]),
+    import tempfile
+    from tokdrop_keras.export import BertSavedModelEncoder
+    from tokdrop_keras.export import export_bert_saved_model
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=16,
+    )
+    path = os.path.join(tempfile.mkdtemp(), "saved_model")
+    export_bert_saved_model(backbone, path)
+    encoder = BertSavedModelEncoder(path)
+    inputs = {
+        "token_ids": np.array([[2, 7, 3]], "int32"),
         "segment_ids": np.zeros((1, 3), "int32"),
         "padding_mask": np.ones((1, 3), "int32"),
-    })
+    }
+    outputs = encoder(inputs)
+    assert outputs["sequence_output"].shape == (1, 3, 16)
+    np.testing.assert_allclose(
+        outputs["pooled_output"], backbone(inputs)["pooled_output"], atol=1e-5
+    )
+    assert encoder.vocabulary_size == 50
     ```
     """
 
@@ -167,14 +205,29 @@ def load_bert_saved_model(path):
 
     Example:
     ```python
-    encoder = load_bert_saved_model("exports/run1/saved_model")
+    import tempfile
+    from tokdrop_keras.export import export_bert_saved_model
+    from tokdrop_keras.export import load_bert_saved_model
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
+        f"w{i}" for i in range(40)
+    ]
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocabulary), num_layers=2, num_heads=2,
+        hidden_dim=16, intermediate_dim=32, max_sequence_length=16,
+    )
+    path = os.path.join(tempfile.mkdtemp(), "saved_model")
+    export_bert_saved_model(backbone, path)
+    encoder = load_bert_saved_model(path)
     classifier = keras_hub.models.BertTextClassifier(
         backbone=encoder,
         num_classes=2,
-        preprocessor=keras_hub.models.BertTextClassifierPreprocessor.from_preset(
-            "exports/run1/preset"
+        preprocessor=keras_hub.models.BertTextClassifierPreprocessor(
+            keras_hub.models.BertTokenizer(vocabulary=vocabulary),
+            sequence_length=8,
         ),
     )
+    logits = classifier.predict(["w1 w2 w3", "w4"], verbose=0)
+    assert logits.shape == (2, 2)
     ```
     """
     inputs = {

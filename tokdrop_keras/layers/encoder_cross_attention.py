@@ -22,6 +22,32 @@ def encoder_cross_attention(
 
     Returns:
         A float tensor `[batch, keep, hidden]`.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.encoder_cross_attention import (
+        encoder_cross_attention,
+    )
+    encoder = keras_hub.layers.TransformerEncoder(
+        intermediate_dim=32, num_heads=2
+    )
+    value = np.random.default_rng(0).normal(size=(2, 6, 16)).astype("float32")
+    padding_mask = np.array([[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]])
+    full = encoder(value, padding_mask=padding_mask)  # builds it
+    # All rows as queries: the encoder's own output.
+    np.testing.assert_allclose(
+        encoder_cross_attention(encoder, value, value, padding_mask),
+        full, atol=1e-5,
+    )
+    # Some rows as queries: those rows of the encoder's output.
+    kept = np.array([[0, 2, 5], [0, 1, 3]])
+    query = np.take_along_axis(value, kept[:, :, None], axis=1)
+    np.testing.assert_allclose(
+        encoder_cross_attention(encoder, query, value, padding_mask),
+        np.take_along_axis(np.asarray(full), kept[:, :, None], axis=1),
+        atol=1e-5,
+    )
+    ```
     """
     attention_mask = ops.broadcast_to(
         ops.cast(value_padding_mask, "bool")[:, None, :],

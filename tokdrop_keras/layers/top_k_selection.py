@@ -15,7 +15,17 @@ INT32_MIN = tf.int32.min
 
 
 def sortable_keys(values):
-    """Maps float32 values to int32 keys with the same order (-0 < +0)."""
+    """Maps float32 values to int32 keys with the same order (-0 < +0).
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.top_k_selection import sortable_keys
+    values = [-np.inf, -2.5, -0.0, 0.0, 1e-30, 3.0, np.inf]
+    keys = sortable_keys(tf.constant(values)).numpy()
+    assert keys.dtype == np.int32
+    assert (np.diff(keys) > 0).all()  # strictly increasing, as the values
+    ```
+    """
     bits = tf.bitcast(tf.cast(values, tf.float32), tf.int32)
     return tf.where(bits < 0, tf.bitwise.bitwise_xor(bits, 0x7FFFFFFF), bits)
 
@@ -59,6 +69,27 @@ def top_k_mask(keys, k, candidates=None, tie_keys=None):
 
     Returns:
         A bool tensor `[batch, seq]` with exactly `k` True per row.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.top_k_selection import top_k_mask
+    keys = tf.constant([[5, 1, 7, 3, 7], [2, 2, 2, 9, 0]])
+    mask = top_k_mask(keys, 2)
+    assert mask.numpy().tolist() == [
+        [False, False, True, False, True],
+        [True, False, False, True, False],  # tie at 2: the earlier position
+    ]
+    # Only from the candidates; tie_keys break the tie at the cut.
+    mask = top_k_mask(
+        keys, 2,
+        candidates=tf.constant([[True] * 5, [True, True, True, False, True]]),
+        tie_keys=tf.constant([[0] * 5, [0, 4, 1, 0, 0]]),
+    )
+    assert mask.numpy().tolist() == [
+        [False, False, True, False, True],
+        [False, True, True, False, False],
+    ]
+    ```
     """
     if candidates is None:
         candidates = tf.ones_like(keys, dtype=tf.bool)
@@ -83,6 +114,15 @@ def mask_to_positions(mask, k):
 
     Returns:
         An int32 tensor `[batch, k]`.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.top_k_selection import mask_to_positions
+    mask = tf.constant([[True, False, True, True, False],
+                        [False, True, True, False, True]])
+    positions = mask_to_positions(mask, 3)
+    assert positions.numpy().tolist() == [[0, 2, 3], [1, 2, 4]]
+    ```
     """
     batch_size, sequence_length = tf.shape(mask)[0], tf.shape(mask)[1]
     # Slot of each kept position; dropped ones go to a spare slot `k`.

@@ -17,14 +17,20 @@ class ImportanceUpdate(keras.metrics.Metric):
 
     Example:
     ```python
-    tracker = tokdrop_keras.ImportanceTracker(vocabulary_size=10)
+    from tokdrop_keras.metrics.importance_update import ImportanceUpdate
+    tracker = tokdrop_keras.ImportanceTracker(vocabulary_size=10, beta=0.5)
     metric = ImportanceUpdate(tracker)
     metric.update_state(
         mask_ids=np.array([[3, 4]]), losses=np.array([[2.0, 1.0]]),
         sample_weight=np.array([[1.0, 1.0]]),
         kept_mask=np.array([[True, False]]),
     )
-    metric.result()  # 0.5
+    assert float(metric.result()) == 0.5  # one of the two stayed
+    importance = tracker.importance.numpy()
+    assert (importance[3], importance[4]) == (6.0, 5.5)  # 0.5 * 10 + 0.5 * loss
+    metric.reset_state()
+    assert float(metric.result()) == 0.0
+    assert tracker.importance.numpy()[3] == 6.0  # the table is kept
     ```
     """
 

@@ -61,7 +61,26 @@ class EncoderArchitecture:
 
 
 class BertArchitecture(EncoderArchitecture):
-    """`keras_hub.models.BertBackbone`: segment ids, a pooled `[CLS]`."""
+    """`keras_hub.models.BertBackbone`: segment ids, a pooled `[CLS]`.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.architectures import BertArchitecture
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=50, max_sequence_length=16, num_layers=2
+    )
+    architecture = tokdrop_keras.models.architecture_of(backbone)
+    assert isinstance(architecture, BertArchitecture)
+    assert architecture.input_keys == (
+        "token_ids", "segment_ids", "padding_mask"
+    )
+    head = architecture.masked_lm_head(backbone)  # tied to the embedding
+    assert head.token_embedding is backbone.token_embedding
+    sequence_output = keras.ops.ones((1, 4, backbone.hidden_dim))
+    outputs = architecture.outputs(backbone, sequence_output)
+    assert outputs["pooled_output"].shape == (1, backbone.hidden_dim)
+    ```
+    """
 
     backbone_class = keras_hub.models.BertBackbone
     input_keys = BERT_BACKBONE_INPUTS

@@ -4,6 +4,7 @@ import keras
 import keras_hub
 from keras import ops
 
+from tokdrop_keras.backend import first_batch
 from tokdrop_keras.backend import has_accelerator
 from tokdrop_keras.backend import sum_over_replicas
 from tokdrop_keras.inputs import MASK_POSITIONS
@@ -12,6 +13,7 @@ from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
 from tokdrop_keras.metrics.importance_update import ImportanceUpdate
 from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.models.batch_checks import check_masked_lm_batch
 from tokdrop_keras.models.architectures import check_backbone_class
 from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
@@ -246,6 +248,47 @@ class TokenDropMaskedLM(keras.Model):
             jit_compile=jit_compile,
             **kwargs,
         )
+
+    def fit(self, x=None, y=None, sample_weight=None, **kwargs):
+        """`keras.Model.fit`, after checking the first batch eagerly.
+
+        A `tf.data.Dataset`'s first element (or in-memory arrays, whole) is
+        checked by `tokdrop_keras.models.batch_checks.check_masked_lm_batch`
+        before anything is compiled: ids outside the vocabulary, mask
+        positions outside the sequence, sequences longer than the
+        backbone's `max_sequence_length`, a batch with nothing to predict
+        fail here with the field and value named, not inside the train
+        step. Other inputs (generators, `PyDataset`) are not checked.
+
+        Example:
+        ```python
+        backbone = tokdrop_keras.models.backbone_for_size(
+            "nano", vocabulary_size=20, max_sequence_length=8, num_layers=2
+        )
+        model = tokdrop_keras.TokenDropMaskedLM(backbone)
+        model.compile()
+        x = {
+            "token_ids": np.full((2, 8), 25),  # outside the 20-id vocabulary
+            "segment_ids": np.zeros((2, 8), "int32"),
+            "padding_mask": np.ones((2, 8), "int32"),
+            "mask_positions": np.array([[1], [2]]),
+        }
+        try:
+            model.fit(x, np.array([[5], [6]]), verbose=0)
+            raise AssertionError("trained on ids outside the vocabulary")
+        except ValueError as error:
+            assert "`token_ids` holds 25, outside [0, 20)" in str(error)
+        ```
+        """
+        first = first_batch(x, y, sample_weight)
+        if first is not None:
+            check_masked_lm_batch(
+                *first,
+                input_keys=self.input_keys,
+                vocabulary_size=self.backbone.vocabulary_size,
+                max_sequence_length=self.backbone.max_sequence_length,
+            )
+        return super().fit(x, y, sample_weight=sample_weight, **kwargs)
 
     def compile_from_config(self, config):
         # Keras skips an overridden compile() when loading a `.keras` file;

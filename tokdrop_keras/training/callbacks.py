@@ -28,9 +28,15 @@ class TrainingLog(keras.callbacks.Callback):
 
     Example:
     ```python
-    log = TrainingLog(batch_size=32, sequence_length=128, log_every=100)
-    model.fit(dataset, steps_per_epoch=1000, callbacks=[log])
-    log.median_step_seconds()
+    from tokdrop_keras.training import TrainingLog
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    log = TrainingLog(batch_size=2, sequence_length=4, log_every=2,
+                      print_summaries=False)
+    model.fit(np.ones((8, 4)), np.ones((8, 1)), batch_size=2, epochs=1,
+              callbacks=[log], verbose=0)
+    assert [step for step, seconds, loss in log.history] == [1, 2, 3, 4]
+    assert log.median_step_seconds(skip=1) > 0
     ```
     """
 

@@ -11,7 +11,7 @@ from tokdrop_keras.training.report import finetune_results
 from tokdrop_keras.training.report import write_report
 
 
-def run_arm(config, arm):
+def _run_arm(config, arm):
     """Pretrains, exports and fine-tunes one arm; returns its results."""
     pretrain_config = config.pretrain_config(arm)
     print(f"== {arm}: pretraining {config.steps} steps", flush=True)
@@ -54,6 +54,6 @@ def compare(config):
     """
     config.validate()
     os.makedirs(config.output_dir, exist_ok=True)
-    results = {arm: run_arm(config, arm) for arm in ARMS}
+    results = {arm: _run_arm(config, arm) for arm in ARMS}
     table = write_report(results, config.output_dir)
     return results, table

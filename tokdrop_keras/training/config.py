@@ -22,7 +22,29 @@ BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
 
 
 def setting(default, help, group=None, choices=None):
-    """A dataclass field with its command-line help."""
+    """A dataclass field with its command-line help.
+
+    Args:
+        default: the default value.
+        help: str. The flag's help text.
+        group: str or `None`. The flag's group in `--help`.
+        choices: the allowed values, or `None`.
+
+    Example:
+    ```python
+    import dataclasses
+    from tokdrop_keras.training.config import setting
+
+    @dataclasses.dataclass
+    class RunSettings:
+        steps: int = setting(100, "training steps", "training")
+
+    assert RunSettings().steps == 100
+    field, = dataclasses.fields(RunSettings)
+    assert field.metadata["help"] == "training steps"
+    assert field.metadata["group"] == "training"
+    ```
+    """
     return dataclasses.field(
         default=default,
         metadata={"help": help, "group": group, "choices": choices},
@@ -45,7 +67,30 @@ def _check_choice(config, name, choices):
 
 
 class Config:
-    """What every run config has: `to_dict`, `from_dict`, `replace`."""
+    """What every run config has: `to_dict`, `from_dict`, `replace`.
+
+    Example:
+    ```python
+    import dataclasses
+    from tokdrop_keras.training.config import Config
+    from tokdrop_keras.training.config import setting
+
+    @dataclasses.dataclass
+    class RunSettings(Config):
+        steps: int = setting(100, "training steps")
+        seed: int = setting(0, "seed")
+
+    config = RunSettings(steps=10)
+    assert config.to_dict() == {"config_version": 1, "steps": 10, "seed": 0}
+    assert RunSettings.from_dict(config.to_dict()) == config
+    assert config.replace(seed=1).differences(config) == {"seed": (1, 0)}
+    try:
+        RunSettings.from_dict({"steps": 10, "learning_rate": 0.1})
+        raise AssertionError("an unknown setting was accepted")
+    except ValueError as error:
+        assert "Unknown RunSettings settings ['learning_rate']" in str(error)
+    ```
+    """
 
     def to_dict(self):
         """The settings as a JSON-ready dict, with the config version."""

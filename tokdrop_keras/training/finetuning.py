@@ -27,6 +27,18 @@ class FinetuneResult:
         classifier: the fine-tuned `keras_hub.models.BertTextClassifier`.
         summary: dict: task, encoder, epochs run, seconds, dev and (where
             the task has one) test accuracy.
+
+    Example:
+    ```python
+    import dataclasses
+    fields = dataclasses.fields(tokdrop_keras.FinetuneResult)
+    assert [field.name for field in fields] == ["classifier", "summary"]
+    result = tokdrop_keras.FinetuneResult(
+        classifier=keras.Sequential([keras.layers.Dense(2)]),
+        summary={"task": "sentiment", "dev_accuracy": 0.75},
+    )
+    assert result.summary["dev_accuracy"] == 0.75
+    ```
     """
 
     classifier: keras.Model
@@ -35,7 +47,34 @@ class FinetuneResult:
 
 def export_tokenizer(config):
     """The tokenizer to fine-tune with: the export's, checked against
-    `config.vocabulary`, or that vocabulary's for a bare SavedModel."""
+    `config.vocabulary`, or that vocabulary's for a bare SavedModel.
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.training.finetuning import export_tokenizer
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
+        f"w{i}" for i in range(40)
+    ]
+    export_dir = tempfile.mkdtemp()
+    preset = os.path.join(export_dir, "preset")
+    keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocabulary), num_layers=2, num_heads=2,
+        hidden_dim=16, intermediate_dim=32, max_sequence_length=16,
+    ).save_to_preset(preset)
+    keras_hub.models.BertTokenizer(vocabulary=vocabulary).save_to_preset(preset)
+    config = tokdrop_keras.FinetuneConfig(export_dir=export_dir)
+    tokenizer = export_tokenizer(config)
+    assert tokenizer.get_vocabulary() == vocabulary
+    with open("other_vocab.txt", "w") as file:
+        file.write("".join(token + os.linesep for token in vocabulary[:-1]))
+    try:
+        export_tokenizer(config.replace(vocabulary="other_vocab.txt"))
+        raise AssertionError("a different vocabulary was accepted")
+    except ValueError as error:
+        assert "differs from `vocabulary`" in str(error)
+    ```
+    """
     preset = find_export_part(
         config.export_dir, "preset", required=config.encoder == "preset"
     )
@@ -62,7 +101,30 @@ def export_tokenizer(config):
 
 def build_classifier(config):
     """A `BertTextClassifier` whose encoder is the export's preset backbone
-    or its SavedModel, as `config.encoder` says."""
+    or its SavedModel, as `config.encoder` says.
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.training.finetuning import build_classifier
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [
+        f"w{i}" for i in range(40)
+    ]
+    export_dir = tempfile.mkdtemp()
+    preset = os.path.join(export_dir, "preset")
+    keras_hub.models.BertBackbone(
+        vocabulary_size=len(vocabulary), num_layers=2, num_heads=2,
+        hidden_dim=16, intermediate_dim=32, max_sequence_length=16,
+    ).save_to_preset(preset)
+    keras_hub.models.BertTokenizer(vocabulary=vocabulary).save_to_preset(preset)
+    classifier = build_classifier(tokdrop_keras.FinetuneConfig(
+        export_dir=export_dir, seq_length=16,
+    ))
+    assert isinstance(classifier, keras_hub.models.BertTextClassifier)
+    assert classifier.num_classes == 2  # the sentiment task
+    assert classifier.preprocessor.sequence_length == 16
+    ```
+    """
     tokenizer = export_tokenizer(config)
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
         tokenizer, sequence_length=config.seq_length
@@ -91,7 +153,17 @@ def build_classifier(config):
 
 def task_data(task, data_dir=None):
     """`(train, dev, test)` datasets of `(features, label)`; test is `None`
-    where its labels are hidden (GLUE)."""
+    where its labels are hidden (GLUE).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.finetuning import task_data
+    train, dev, test = task_data("sentiment")
+    assert [int(data.cardinality()) for data in (train, dev, test)] == [
+        8058, 1007, 1007
+    ]
+    ```
+    """
     if task == SENTIMENT_TASK:
         return tuple(
             sentiment_dataset(split) for split in ("train", "dev", "test")

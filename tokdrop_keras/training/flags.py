@@ -70,7 +70,23 @@ def build_parser(config_class, description=None):
 
 
 def read_config_file(config_class, path):
-    """The config a JSON file holds (a `to_dict`, or a `summary.json`)."""
+    """The config a JSON file holds (a `to_dict`, or a `summary.json`).
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.training import write_json
+    from tokdrop_keras.training.flags import read_config_file
+    folder = tempfile.mkdtemp()
+    config = tokdrop_keras.PretrainConfig(size="mini", steps=40)
+    write_json(os.path.join(folder, "config.json"), config.to_dict())
+    write_json(os.path.join(folder, "summary.json"),
+               {"config": config.to_dict(), "steps": 40})
+    for name in ("config.json", "summary.json"):
+        path = os.path.join(folder, name)
+        assert read_config_file(tokdrop_keras.PretrainConfig, path) == config
+    ```
+    """
     with tf.io.gfile.GFile(path) as file:
         values = json.load(file)
     if "config" in values and isinstance(values["config"], dict):

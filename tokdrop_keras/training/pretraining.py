@@ -36,6 +36,17 @@ class PretrainResult:
         tokenizer: the keras-hub tokenizer it was trained with.
         summary: dict: the config, steps, timings, loss curve, held-out
             metrics, paths (what `summary.json` holds).
+
+    Example:
+    ```python
+    import dataclasses
+    fields = dataclasses.fields(tokdrop_keras.PretrainResult)
+    assert [field.name for field in fields] == ["model", "tokenizer", "summary"]
+    result = tokdrop_keras.PretrainResult(
+        model=None, tokenizer=None, summary={"steps": 2, "eval_loss": 7.5}
+    )
+    assert result.eval_loss == 7.5  # None for a run without held-out data
+    ```
     """
 
     model: keras.Model
@@ -48,7 +59,30 @@ class PretrainResult:
 
 
 def check_output_paths(config):
-    """Checks `model_dir` and `export_dir` before anything is trained."""
+    """Checks `model_dir` and `export_dir` before anything is trained.
+
+    Raises:
+        ValueError: if `model_dir` is not writable, or `export_dir` is not
+            empty and `overwrite` is not set.
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.training.pretraining import check_output_paths
+    export_dir = tempfile.mkdtemp()
+    open(os.path.join(export_dir, "old_export.txt"), "w").close()
+    config = tokdrop_keras.PretrainConfig(
+        model_dir=os.path.join(tempfile.mkdtemp(), "run"), export_dir=export_dir
+    )
+    try:
+        check_output_paths(config)
+        raise AssertionError("a non-empty export_dir was accepted")
+    except ValueError as error:
+        assert "is not empty" in str(error)
+    check_output_paths(config.replace(overwrite=True))
+    assert os.path.isdir(config.model_dir)  # created, and writable
+    ```
+    """
     if config.model_dir:
         check_writable_directory(config.model_dir)
     if config.export_dir:
@@ -57,7 +91,23 @@ def check_output_paths(config):
 
 def build_masked_lm(config, tokenizer):
     """The compiled `TokenDropMaskedLM` a config describes (in the current
-    strategy scope)."""
+    strategy scope).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.pretraining import build_masked_lm
+    tokenizer = tokdrop_keras.data.bert_tokenizer()
+    config = tokdrop_keras.PretrainConfig(
+        size="nano", num_layers=2, seq_length=16, steps=10
+    )
+    model = build_masked_lm(config, tokenizer)
+    assert model.token_drop_backbone is not None  # config.token_drop
+    assert isinstance(model.backbone, keras_hub.models.BertBackbone)
+    assert model.backbone.num_layers == 2 and model.backbone.hidden_dim == 64
+    assert model.backbone.vocabulary_size == tokenizer.vocabulary_size()
+    assert model.compiled
+    ```
+    """
     backbone = backbone_for_size(
         config.size,
         vocabulary_size=tokenizer.vocabulary_size(),

@@ -47,6 +47,17 @@ def write_json(path, value):
 
 
 def read_json(path):
+    """Reads the JSON file `path` (local or `gs://`).
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.training.run_directory import read_json
+    path = os.path.join(tempfile.mkdtemp(), "summary.json")
+    tokdrop_keras.training.write_json(path, {"steps": 3, "loss": [9.0, 8.5]})
+    assert read_json(path) == {"steps": 3, "loss": [9.0, 8.5]}
+    ```
+    """
     with tf.io.gfile.GFile(path) as file:
         return json.load(file)
 
