@@ -166,3 +166,31 @@ def first_batch(x, y=None, sample_weight=None):
     if isinstance(x, dict):
         return x, y, sample_weight
     return None
+
+
+def reset_data_seed():
+    """Sets TensorFlow's global seed to the value it has in a fresh process.
+
+    `tf.data`'s shuffles combine their own seed with the global one, which
+    `keras.utils.set_random_seed` (called to initialise a model) changes:
+    without this, a second run in one process (the second arm of a
+    comparison, a resumed run) would read its data in another order than
+    the first. With it, every run reads the same order a fresh process
+    does.
+
+    Example:
+    ```python
+    def order():
+        tokdrop_keras.backend.reset_data_seed()
+        data = tf.data.Dataset.range(10).shuffle(10, seed=1)
+        return list(data.as_numpy_iterator())
+
+    first = order()
+    keras.utils.set_random_seed(123)  # what building a model does
+    assert order() == first
+    ```
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework import random_seed
+
+    tf.random.set_seed(random_seed.DEFAULT_GRAPH_SEED)

@@ -24,6 +24,7 @@ from tokdrop_keras.data.tfds_builders import TokdropCorpus
 from tokdrop_keras.data.tfds_builders import TokdropSentiment
 from tokdrop_keras.data.tfds_builders import read_sentiment
 from tokdrop_keras.data.tfds_builders import tfds_builder
+from tokdrop_keras.data.tfrecords import find_unreadable_record
 from tokdrop_keras.data.tfrecords import token_id_records
 from tokdrop_keras.data.tfrecords import write_pretraining_tfrecords
 from tokdrop_keras.data.vocabulary import bert_tokenizer

@@ -256,7 +256,15 @@ def text_dataset(file_patterns, split="all"):
         lambda: read_documents(patterns),
         output_signature=tf.TensorSpec([], tf.string),
     )
-    return split_documents(documents, split)
+    documents = split_documents(documents, split)
+    # A corpus whose split is empty would train on zero batches.
+    if next(iter(documents.take(1)), None) is None:
+        raise ValueError(
+            f"The {split!r} split of {patterns} holds no document (2% of "
+            "the documents, chosen by their text, are 'validation'; the "
+            "rest 'train')."
+        )
+    return documents
 
 
 def embedded_documents(split="train"):

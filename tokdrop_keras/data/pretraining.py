@@ -6,6 +6,7 @@ import tensorflow_datasets as tfds
 from tokdrop_keras.data.corpus import EMBEDDED_CORPUS_PATTERN
 from tokdrop_keras.data.corpus import text_dataset
 from tokdrop_keras.data.masking import MaskedLMInputs
+from tokdrop_keras.data.masking import max_predictions_for
 from tokdrop_keras.data.model_garden import model_garden_dataset
 from tokdrop_keras.data.packing import pack_token_ids
 from tokdrop_keras.data.packing import tokenize_documents
@@ -19,6 +20,23 @@ SEQUENCE_SHUFFLE_BUFFER = 10_000
 RECORDS_PER_PARSE = 64
 # Sources whose files are already one split: they have no held-out part.
 SINGLE_SPLIT_PREFIXES = ("tfrecord:", "model_garden:")
+
+
+def record_pattern(source):
+    """The file pattern of a record source (`"tfrecord:"` /
+    `"model_garden:"`), or `None` for text and TFDS sources.
+
+    Example:
+    ```python
+    from tokdrop_keras.data.pretraining import record_pattern
+    assert record_pattern("tfrecord:records/train-*") == "records/train-*"
+    assert record_pattern("embedded") is None
+    ```
+    """
+    for prefix in SINGLE_SPLIT_PREFIXES:
+        if source.startswith(prefix):
+            return source[len(prefix):]
+    return None
 
 
 def has_validation_split(source):
@@ -156,6 +174,16 @@ def pretraining_dataset(
         raise ValueError(
             f"sequence_length={sequence_length} is above the backbone's "
             f"max_sequence_length={max_sequence_length}."
+        )
+    predictions = (
+        max_predictions
+        if max_predictions is not None
+        else max_predictions_for(sequence_length, mask_rate)
+    )
+    if predictions < 1:
+        raise ValueError(
+            f"sequence_length={sequence_length} with mask_rate={mask_rate} "
+            "masks no token (max_predictions rounds to 0): nothing to learn."
         )
     if source.startswith("model_garden:"):
         return model_garden_dataset(

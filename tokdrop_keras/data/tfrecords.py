@@ -59,6 +59,40 @@ def read_first_example(path):
         raise ValueError(f"{path}: not a tf.train.Example record ({error}).")
 
 
+def find_unreadable_record(file_patterns):
+    """The first record that cannot be read, as `(file, index, error)`, or
+    `None` when every record of every file reads.
+
+    TensorFlow's reader names neither the file nor the record when a
+    TFRecord file is truncated or corrupted; this reads each file on its own
+    to find them (called after such a failure, so a healthy run pays
+    nothing).
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.data.tfrecords import find_unreadable_record
+    path = os.path.join(tempfile.mkdtemp(), "a.tfrecord")
+    with tf.io.TFRecordWriter(path) as writer:
+        for _ in range(3):
+            writer.write(b"x" * 100)
+    assert find_unreadable_record(path) is None
+    with open(path, "r+b") as file:
+        file.truncate(250)  # cut into the third record
+    file_name, index, _ = find_unreadable_record(path)
+    assert (file_name, index) == (path, 2)
+    ```
+    """
+    for path in match_files(file_patterns):
+        index = 0
+        try:
+            for _ in tf.data.TFRecordDataset(path):
+                index += 1
+        except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as error:
+            return path, index, error.message.splitlines()[0]
+    return None
+
+
 def _check_token_id_records(files):
     for path in files:
         features = read_first_example(path).features.feature

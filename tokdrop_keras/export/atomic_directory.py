@@ -95,9 +95,13 @@ def atomic_directory(path, overwrite=False):
     check_output_directory(path, overwrite)
     parent = os.path.dirname(path) or "."
     tf.io.gfile.makedirs(parent)
-    temporary = os.path.join(
-        parent, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:8]}"
-    )
+    prefix = f".{os.path.basename(path)}.tmp-"
+    # A job killed mid-export (kill -9 skips the cleanup below) leaves its
+    # temporary folder behind; the next export of `path` removes it.
+    for name in tf.io.gfile.listdir(parent):
+        if name.rstrip("/").startswith(prefix):
+            tf.io.gfile.rmtree(os.path.join(parent, name.rstrip("/")))
+    temporary = os.path.join(parent, f"{prefix}{uuid.uuid4().hex[:8]}")
     tf.io.gfile.makedirs(temporary)
     try:
         yield temporary

@@ -7,6 +7,7 @@ import tensorflow as tf
 from tokdrop_keras.inputs import TF_HUB_INPUTS
 
 TOKEN_EMBEDDING_VARIABLE = "token_embedding/embeddings:0"
+POSITION_EMBEDDING_VARIABLE = "position_embedding/embeddings:0"
 
 
 def export_bert_saved_model(backbone, path):
@@ -172,12 +173,20 @@ class BertSavedModelEncoder(keras.layers.Layer):
     @property
     def vocabulary_size(self):
         """Rows of the SavedModel's token embedding."""
+        return self._embedding_rows(TOKEN_EMBEDDING_VARIABLE)
+
+    @property
+    def max_sequence_length(self):
+        """Rows of the SavedModel's position embedding."""
+        return self._embedding_rows(POSITION_EMBEDDING_VARIABLE)
+
+    def _embedding_rows(self, name):
         for variable in self._saved_model.trainable_variables:
-            if variable.name == TOKEN_EMBEDDING_VARIABLE:
+            if variable.name == name:
                 return variable.shape[0]
         raise ValueError(
-            f"The SavedModel {self.filepath} has no {TOKEN_EMBEDDING_VARIABLE} "
-            "variable: not a keras-hub BERT."
+            f"The SavedModel {self.filepath} has no {name} variable: not a "
+            "keras-hub BERT."
         )
 
     def call(self, inputs, training=False):

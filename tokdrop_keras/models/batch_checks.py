@@ -99,7 +99,8 @@ def check_masked_lm_batch(
         )
     sequence_length = token_ids.shape[1]
     for key, value in arrays.items():
-        _check_integers(key, value)
+        if not (key == PADDING_MASK and value.dtype == bool):
+            _check_integers(key, value)
         expected = token_ids.shape if key != MASK_POSITIONS else None
         if expected is not None and value.shape != expected:
             raise ValueError(

@@ -3,7 +3,41 @@ import sys
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite; training was stopped."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first step whose loss is NaN or infinite.
+
+    Unlike `keras.callbacks.TerminateOnNaN` it remembers the step
+    (`stopped_at_step`), so that the run can say where it diverged, and the
+    checkpoint callback of `RunDirectory` does not save the diverged epoch.
+
+    Example:
+    ```python
+    guard = tokdrop_keras.training.callbacks.StopOnNonFiniteLoss()
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(1e30), loss="mse")
+    model.fit(np.ones((8, 1)) * 1e10, np.ones((8, 1)), batch_size=1,
+              callbacks=[guard], verbose=0)
+    assert guard.stopped_at_step is not None and guard.stopped_at_step < 8
+    ```
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.stopped_at_step = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.stopped_at_step = int(self.model.optimizer.iterations.numpy())
+            self.model.stop_training = True
 
 
 class TrainingLog(keras.callbacks.Callback):

@@ -131,13 +131,18 @@ def build_classifier(config):
     )
     num_classes = classification_tasks()[config.task]
     if config.encoder == "preset":
-        return keras_hub.models.BertTextClassifier.from_preset(
+        classifier = keras_hub.models.BertTextClassifier.from_preset(
             find_export_part(config.export_dir, "preset"),
             num_classes=num_classes,
             preprocessor=preprocessor,
         )
+        _check_sequence_length(config, classifier.backbone.max_sequence_length)
+        return classifier
     encoder = load_bert_saved_model(
         find_export_part(config.export_dir, "saved_model")
+    )
+    _check_sequence_length(
+        config, encoder.get_layer("bert_saved_model").max_sequence_length
     )
     embedding_rows = encoder.get_layer("bert_saved_model").vocabulary_size
     if embedding_rows != tokenizer.vocabulary_size():
@@ -149,6 +154,15 @@ def build_classifier(config):
     return keras_hub.models.BertTextClassifier(
         backbone=encoder, num_classes=num_classes, preprocessor=preprocessor
     )
+
+
+def _check_sequence_length(config, max_sequence_length):
+    if config.seq_length > max_sequence_length:
+        raise ValueError(
+            f"`seq_length` ({config.seq_length}) is above the export's "
+            f"max_sequence_length ({max_sequence_length}): its position "
+            "embedding has no rows for the later positions."
+        )
 
 
 def task_data(task, data_dir=None):

@@ -9,6 +9,8 @@ import typing
 
 import tensorflow as tf
 
+from tokdrop_keras.training.callbacks import NonFiniteLossError
+
 CONFIG_FLAG = "--config"
 
 
@@ -132,6 +134,6 @@ def run_script(function, config_class, argv=None, description=None):
     try:
         config = parse_config(config_class, argv, description)
         return config, function(config)
-    except ValueError as error:
+    except (ValueError, NonFiniteLossError) as error:
         print(f"{sys.argv[0]}: error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -6,9 +6,13 @@ import sys
 import time
 
 import keras
+import tensorflow as tf
 
+from tokdrop_keras.backend import reset_data_seed
 from tokdrop_keras.data.pretraining import has_validation_split
 from tokdrop_keras.data.pretraining import pretraining_dataset
+from tokdrop_keras.data.pretraining import record_pattern
+from tokdrop_keras.data.tfrecords import find_unreadable_record
 from tokdrop_keras.data.vocabulary import bert_tokenizer
 from tokdrop_keras.data.vocabulary import load_vocabulary
 from tokdrop_keras.export.atomic_directory import check_output_directory
@@ -18,6 +22,8 @@ from tokdrop_keras.models.sizes import backbone_for_size
 from tokdrop_keras.models.token_drop_masked_lm import TokenDropMaskedLM
 from tokdrop_keras.optimizers import bert_adamw
 from tokdrop_keras.special_tokens import special_token_ids
+from tokdrop_keras.training.callbacks import NonFiniteLossError
+from tokdrop_keras.training.callbacks import StopOnNonFiniteLoss
 from tokdrop_keras.training.callbacks import TrainingLog
 from tokdrop_keras.training.distribution import make_strategy
 from tokdrop_keras.training.run_directory import LOG_DIR
@@ -136,6 +142,24 @@ def build_masked_lm(config, tokenizer):
     return model
 
 
+def _describe_data_loss(config, run, error):
+    """What to say when a record file turned out unreadable mid-run."""
+    pattern = record_pattern(config.data)
+    found = find_unreadable_record(pattern) if pattern else None
+    where = (
+        f"{found[0]}, record {found[1]} ({found[2]})"
+        if found
+        else str(error).splitlines()[0]
+    )
+    kept = (
+        f" Training stopped; the checkpoints in {config.model_dir} are "
+        "intact: fix or drop the file and run again to resume."
+        if run
+        else ""
+    )
+    return f"Unreadable training data: {where}.{kept}"
+
+
 def pretrain(config, callbacks=()):
     """Pretrains a masked LM with token dropping (or the baseline).
 
@@ -174,8 +198,11 @@ def pretrain(config, callbacks=()):
     vocabulary = load_vocabulary(config.vocabulary)
     tokenizer = bert_tokenizer(vocabulary)
 
-    # The data, built before the model as it always was (the model's seed
-    # sets TensorFlow's global seed, which the data's shuffles also read).
+    # The data. Its shuffles also read TensorFlow's global seed, which
+    # building a model sets: reset it, so that every run reads the data in
+    # the order of a fresh process (the second arm of a comparison and a
+    # resumed run included).
+    reset_data_seed()
     data_options = dict(
         source=config.data,
         sequence_length=config.seq_length,
@@ -210,7 +237,8 @@ def pretrain(config, callbacks=()):
         log_every=config.log_every,
         log_dir=run.path(os.path.join(LOG_DIR, "throughput")) if run else None,
     )
-    all_callbacks = [log, *callbacks]
+    guard = StopOnNonFiniteLoss()
+    all_callbacks = [guard, log, *callbacks]
     if run is not None:
         all_callbacks += [
             run.checkpoint_callback(),
@@ -223,16 +251,32 @@ def pretrain(config, callbacks=()):
     # full-model evaluation on the held-out split at its end.
     interval = config.checkpoint_interval
     start = time.perf_counter()
-    history = model.fit(
-        train_data,
-        initial_epoch=resumed_steps // interval,
-        epochs=-(-config.steps // interval),
-        steps_per_epoch=interval,
-        validation_data=eval_data,
-        callbacks=all_callbacks,
-        verbose=1 if sys.stdout.isatty() else 0,
-    )
+    try:
+        history = model.fit(
+            train_data,
+            initial_epoch=resumed_steps // interval,
+            epochs=-(-config.steps // interval),
+            steps_per_epoch=interval,
+            validation_data=eval_data,
+            callbacks=all_callbacks,
+            verbose=1 if sys.stdout.isatty() else 0,
+        )
+    except tf.errors.DataLossError as error:
+        raise ValueError(_describe_data_loss(config, run, error)) from error
     train_seconds = time.perf_counter() - start
+    if guard.stopped_at_step is not None:
+        saved = f"step {run.saved_step}" if run and run.saved_step else None
+        raise NonFiniteLossError(
+            f"The training loss became non-finite at step "
+            f"{guard.stopped_at_step} (too high a learning rate?); training "
+            "stopped there and nothing was exported. "
+            + (
+                f"The last good checkpoint ({saved}) in {config.model_dir} "
+                "is intact."
+                if saved
+                else "No checkpoint had been written."
+            )
+        )
 
     # Summary, final evaluation, export.
     step_seconds = log.median_step_seconds()

@@ -3,7 +3,8 @@
     model_dir/
       run_config.json                 the run's PretrainConfig, written first
       checkpoint.weights.h5           weights, optimizer state (its step
-                                      count included) and importance table
+                                      count included), importance table and
+                                      the random generators' states
       checkpoint.previous.weights.h5  the one before, kept until the next
                                       one is whole
       logs/                           TensorBoard
@@ -12,14 +13,20 @@
 Resuming needs only public Keras API: `save_weights` / `load_weights` hold
 the optimizer's step counter, so the step to resume from is read from the
 checkpoint itself, never from a separate file that could disagree with it.
+`save_weights` leaves out the random generators' states (dropout's, the
+tie-breaking's); they are added to the same file, so that a resumed run
+continues bit for bit as an uninterrupted one would.
 """
 
 import json
 import os
+import tempfile
 import uuid
 import warnings
 
+import h5py
 import keras
+import numpy as np
 import tensorflow as tf
 
 RUN_CONFIG_FILE = "run_config.json"
@@ -27,6 +34,8 @@ CHECKPOINT_FILE = "checkpoint.weights.h5"
 PREVIOUS_CHECKPOINT_FILE = "checkpoint.previous.weights.h5"
 SUMMARY_FILE = "summary.json"
 LOG_DIR = "logs"
+TEMPORARY_SUFFIX = ".tmp.weights.h5"
+RNG_GROUP = "tokdrop_rng_states"
 
 
 def write_json(path, value):
@@ -62,6 +71,39 @@ def read_json(path):
         return json.load(file)
 
 
+def _rng_variables(model):
+    """The states of the model's random-number generators (dropout's, the
+    tie-breaking's), which `save_weights` does not hold."""
+    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
+
+
+def _save_rng_states(model, local_path):
+    with h5py.File(local_path, "a") as file:
+        group = file.create_group(RNG_GROUP)
+        for index, variable in enumerate(_rng_variables(model)):
+            group[str(index)] = keras.ops.convert_to_numpy(variable)
+            group[str(index)].attrs["path"] = variable.path
+
+
+def _load_rng_states(model, local_path):
+    variables = _rng_variables(model)
+    with h5py.File(local_path, "r") as file:
+        if RNG_GROUP not in file:  # a checkpoint of an older version
+            warnings.warn(
+                "The checkpoint holds no random-generator states: training "
+                "continues, but not bit for bit as an uninterrupted run."
+            )
+            return
+        group = file[RNG_GROUP]
+        if len(group) != len(variables):
+            raise ValueError(
+                f"The checkpoint holds {len(group)} random-generator states; "
+                f"the model has {len(variables)}."
+            )
+        for index, variable in enumerate(variables):
+            variable.assign(group[str(index)][()])
+
+
 class RunDirectory:
     """The files of one run in `model_dir` (local or `gs://`).
 
@@ -85,6 +127,8 @@ class RunDirectory:
 
     def __init__(self, model_dir):
         self.model_dir = model_dir
+        # The step of the last checkpoint this process wrote or read.
+        self.saved_step = None
 
     def path(self, name):
         return os.path.join(self.model_dir, name)
@@ -122,34 +166,56 @@ class RunDirectory:
         built optimizer); returns the steps it had trained, 0 if none.
 
         A checkpoint that cannot be read (a torn write) is skipped, with a
-        warning, for the previous one.
+        warning, for the previous one. Stale temporary files of an
+        interrupted save are removed.
         """
+        self._remove_stale_temporaries()
         for name in (CHECKPOINT_FILE, PREVIOUS_CHECKPOINT_FILE):
             path = self.path(name)
             if not tf.io.gfile.exists(path):
                 continue
-            try:
-                model.load_weights(path)
-            except Exception as error:  # h5py / Keras raise several types
-                warnings.warn(
-                    f"Could not read the checkpoint {path} ({error}); "
-                    "trying the previous one."
-                )
-                continue
-            return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+            with tempfile.TemporaryDirectory() as local:
+                local_path = os.path.join(local, CHECKPOINT_FILE)
+                try:
+                    tf.io.gfile.copy(path, local_path, overwrite=True)
+                    model.load_weights(local_path)
+                    _load_rng_states(model, local_path)
+                except Exception as error:  # h5py / Keras raise several types
+                    warnings.warn(
+                        f"Could not read the checkpoint {path} ({error}); "
+                        "trying the previous one."
+                    )
+                    continue
+            self.saved_step = int(
+                keras.ops.convert_to_numpy(model.optimizer.iterations)
+            )
+            return self.saved_step
         return 0
 
     def save(self, model):
-        """Writes a checkpoint of `model`, keeping the previous one until the
-        new one is whole."""
-        temporary = self.path(f".{uuid.uuid4().hex[:8]}.tmp.weights.h5")
-        model.save_weights(temporary)
+        """Writes a checkpoint of `model` (weights, optimizer state, table
+        and the states of its random-number generators), keeping the
+        previous one until the new one is whole."""
+        temporary = self.path(f".{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}")
+        with tempfile.TemporaryDirectory() as local:
+            local_path = os.path.join(local, CHECKPOINT_FILE)
+            model.save_weights(local_path)
+            _save_rng_states(model, local_path)
+            tf.io.gfile.copy(local_path, temporary, overwrite=True)
         latest = self.path(CHECKPOINT_FILE)
         if tf.io.gfile.exists(latest):
             tf.io.gfile.rename(
                 latest, self.path(PREVIOUS_CHECKPOINT_FILE), overwrite=True
             )
         tf.io.gfile.rename(temporary, latest, overwrite=True)
+        self.saved_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+    def _remove_stale_temporaries(self):
+        if not tf.io.gfile.isdir(self.model_dir):
+            return
+        for name in tf.io.gfile.listdir(self.model_dir):
+            if name.endswith(TEMPORARY_SUFFIX) or ".json.tmp-" in name:
+                tf.io.gfile.remove(self.path(name))
 
     def checkpoint_callback(self):
         """A Keras callback that saves a checkpoint after every epoch."""
@@ -165,4 +231,7 @@ class _SaveCheckpoint(keras.callbacks.Callback):
         self.run_directory = run_directory
 
     def on_epoch_end(self, epoch, logs=None):
+        # A diverged epoch is not saved: the last good checkpoint stays.
+        if logs and not np.isfinite(float(logs.get("loss", 0.0))):
+            return
         self.run_directory.save(self.model)
