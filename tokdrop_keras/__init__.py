@@ -37,11 +37,16 @@ _LAZY = {
 }
 
 
+_SUBPACKAGES = ("data", "export", "training", "metrics", "optimizers", "inputs")
+
+
 def __getattr__(name):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"tokdrop_keras.{name}")
     raise AttributeError(f"module 'tokdrop_keras' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+    return sorted(list(globals()) + list(_LAZY) + list(_SUBPACKAGES))

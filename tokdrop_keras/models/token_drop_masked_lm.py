@@ -249,7 +249,10 @@ class TokenDropMaskedLM(keras.Model):
             **kwargs,
         )
 
-    def fit(self, x=None, y=None, sample_weight=None, **kwargs):
+    def fit(
+        self, x=None, y=None, sample_weight=None, check_first_batch=True,
+        **kwargs,
+    ):
         """`keras.Model.fit`, after checking the first batch eagerly.
 
         A `tf.data.Dataset`'s first element (or in-memory arrays, whole) is
@@ -259,6 +262,11 @@ class TokenDropMaskedLM(keras.Model):
         backbone's `max_sequence_length`, a batch with nothing to predict
         fail here with the field and value named, not inside the train
         step. Other inputs (generators, `PyDataset`) are not checked.
+        Reading a dataset's first element starts an iteration of it, which
+        moves a reshuffling `shuffle` on to its next order;
+        `check_first_batch=False` skips the check (`tokdrop_keras.pretrain`
+        checks a twin of its dataset instead, so its data order is the one
+        `fit` alone would read).
 
         Example:
         ```python
@@ -280,6 +288,12 @@ class TokenDropMaskedLM(keras.Model):
             assert "`token_ids` holds 25, outside [0, 20)" in str(error)
         ```
         """
+        if check_first_batch:
+            self.check_first_batch(x, y, sample_weight)
+        return super().fit(x, y, sample_weight=sample_weight, **kwargs)
+
+    def check_first_batch(self, x, y=None, sample_weight=None):
+        """Checks the first batch of `fit`'s inputs (see `fit`)."""
         first = first_batch(x, y, sample_weight)
         if first is not None:
             check_masked_lm_batch(
@@ -288,7 +302,6 @@ class TokenDropMaskedLM(keras.Model):
                 vocabulary_size=self.backbone.vocabulary_size,
                 max_sequence_length=self.backbone.max_sequence_length,
             )
-        return super().fit(x, y, sample_weight=sample_weight, **kwargs)
 
     def compile_from_config(self, config):
         # Keras skips an overridden compile() when loading a `.keras` file;

@@ -229,6 +229,11 @@ def pretrain(config, callbacks=()):
         model.optimizer.build(model.trainable_variables)
     resumed_steps = run.restore(model) if run is not None else 0
     train_data = train_data.skip(resumed_steps)
+    # The first batch is checked on a twin of the training data: reading
+    # the training data itself would move its shuffles on.
+    model.check_first_batch(
+        pretraining_dataset(split="train", **data_options).skip(resumed_steps)
+    )
 
     # Callbacks: logs, checkpoints, TensorBoard.
     log = TrainingLog(
@@ -254,6 +259,7 @@ def pretrain(config, callbacks=()):
     try:
         history = model.fit(
             train_data,
+            check_first_batch=False,
             initial_epoch=resumed_steps // interval,
             epochs=-(-config.steps // interval),
             steps_per_epoch=interval,
