@@ -12,6 +12,7 @@ from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
 from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
 from tokdrop_keras.metrics.importance_update import ImportanceUpdate
+from tokdrop_keras.metrics.nonfinite_losses import NonFiniteLosses
 from tokdrop_keras.models.architectures import architecture_of
 from tokdrop_keras.models.batch_checks import check_masked_lm_batch
 from tokdrop_keras.models.architectures import check_backbone_class
@@ -131,6 +132,7 @@ class TokenDropMaskedLM(keras.Model):
             )
         self.masked_lm_head = architecture.masked_lm_head(backbone)
         self.importance_update = ImportanceUpdate(self.importance_tracker)
+        self.nonfinite_losses = NonFiniteLosses()
         # The forward pass hands the step's kept-prediction mask to
         # `compute_loss`; thread-local because tf.distribute traces each
         # replica in its own thread.
@@ -204,6 +206,7 @@ class TokenDropMaskedLM(keras.Model):
             self.importance_update.update_state(
                 y, losses, weights, self._step_state.kept_mask
             )
+            self.nonfinite_losses.update_state(losses, weights)
         return loss
 
     def compile(

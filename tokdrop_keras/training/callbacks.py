@@ -1,6 +1,7 @@
 import statistics
 import sys
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -32,9 +33,18 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.stopped_at_step = None
+        self._warned = False
 
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
+        logs = logs or {}
+        skipped = logs.get("nonfinite_losses")
+        if skipped is not None and float(skipped) > 0 and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"{int(float(skipped))} masked-LM losses were NaN or infinite "
+                "in this epoch; they were left out of the importance table."
+            )
+        loss = logs.get("loss")
         if loss is not None and not np.isfinite(float(loss)):
             self.stopped_at_step = int(self.model.optimizer.iterations.numpy())
             self.model.stop_training = True
