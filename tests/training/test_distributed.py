@@ -75,7 +75,7 @@ print("RESULTS " + json.dumps(results))
 
 
 def run_script():
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(
         os.environ,
         PYTHONPATH=tests_dir,

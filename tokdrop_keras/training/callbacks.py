@@ -9,7 +9,20 @@ import tensorflow as tf
 
 
 class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite; training was stopped."""
+    """The training loss became NaN or infinite; training was stopped.
+
+    `tokdrop_keras.pretrain` raises it after `StopOnNonFiniteLoss` stopped
+    the run, naming the step and the last good checkpoint.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.callbacks import NonFiniteLossError
+    try:
+        raise NonFiniteLossError("The training loss became non-finite at step 7")
+    except RuntimeError as error:
+        assert "step 7" in str(error)
+    ```
+    """
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
