@@ -28,8 +28,6 @@ setuptools.setup(
         "keras-hub==0.32.0",
         "tensorflow-text==2.21.1",
         "tensorflow-datasets==4.9.10",
-        # Checkpoints add the random generators' states to Keras' .h5 file.
-        "h5py==3.14.0",
         # TFDS 4.9.10 imports it to prepare any dataset, but only declares
         # it for Python < 3.9.
         "importlib_resources==7.1.0",

@@ -161,3 +161,25 @@ def test_fine_tuning_longer_than_the_export_is_refused(tmp_path):
                     export_dir=export_dir, encoder=encoder, seq_length=64
                 )
             )
+
+
+def test_a_keras_file_continues_training_as_the_model_would(tmp_path):
+    import sys as _sys
+
+    _sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+    from tiny_bert import SPECIAL_IDS, tiny_backbone, tiny_inputs
+
+    model = tokdrop_keras.TokenDropMaskedLM(
+        tiny_backbone(dropout=0.1), seed=1, **SPECIAL_IDS
+    )
+    model.compile()
+    x, y, w = tiny_inputs()
+    model.train_on_batch(x, y, sample_weight=w)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert len(loaded.random_state_variables) == 14  # dropout's and ties'
+    for copy in (model, loaded):  # one more step each, dropout on
+        copy.train_on_batch(x, y, sample_weight=w)
+    for weight, expected in zip(loaded.weights, model.weights):
+        np.testing.assert_array_equal(weight, expected)

@@ -24,6 +24,9 @@ from tokdrop_keras.models.token_drop_backbone import token_drop_config
 from tokdrop_keras.optimizers import bert_adamw
 
 
+RANDOM_STATE_PREFIX = "random_state_"
+
+
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
 class TokenDropMaskedLM(keras.Model):
     """Masked-LM pretraining with token dropping, for a keras-hub encoder.
@@ -312,6 +315,38 @@ class TokenDropMaskedLM(keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
         if self.built:
             self.optimizer.build(self.trainable_variables)
+
+    @property
+    def random_state_variables(self):
+        """The states of the model's random generators (dropout's, the
+        tie-breaking's), in a fixed order."""
+        return [
+            variable
+            for variable in self.variables
+            if variable.path.endswith("seed_generator_state")
+        ]
+
+    def save_own_variables(self, store):
+        # Keras saves no random-generator state; without it a resumed run
+        # (a checkpoint, a `.keras` file) would not continue bit for bit.
+        super().save_own_variables(store)
+        for index, variable in enumerate(self.random_state_variables):
+            store[f"{RANDOM_STATE_PREFIX}{index}"] = variable
+
+    def load_own_variables(self, store):
+        keys = [k for k in store.keys() if k.startswith(RANDOM_STATE_PREFIX)]
+        variables = self.random_state_variables
+        if keys and len(keys) != len(variables):
+            raise ValueError(
+                f"The saved model holds {len(keys)} random-generator states; "
+                f"this model has {len(variables)}."
+            )
+        for index, variable in enumerate(variables if keys else ()):
+            variable.assign(store[f"{RANDOM_STATE_PREFIX}{index}"])
+        # Files saved before the states were saved hold none: they load.
+        super().load_own_variables(
+            {k: store[k] for k in store.keys() if k not in keys}
+        )
 
     def get_config(self):
         config = super().get_config()

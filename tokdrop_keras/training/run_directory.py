@@ -13,9 +13,9 @@
 Resuming needs only public Keras API: `save_weights` / `load_weights` hold
 the optimizer's step counter, so the step to resume from is read from the
 checkpoint itself, never from a separate file that could disagree with it.
-`save_weights` leaves out the random generators' states (dropout's, the
-tie-breaking's); they are added to the same file, so that a resumed run
-continues bit for bit as an uninterrupted one would.
+The random generators' states (dropout's, the tie-breaking's), which Keras
+does not save, are part of `TokenDropMaskedLM`'s own saved variables, so
+that a resumed run continues bit for bit as an uninterrupted one would.
 """
 
 import json
@@ -24,7 +24,6 @@ import tempfile
 import uuid
 import warnings
 
-import h5py
 import keras
 import numpy as np
 import tensorflow as tf
@@ -35,7 +34,6 @@ PREVIOUS_CHECKPOINT_FILE = "checkpoint.previous.weights.h5"
 SUMMARY_FILE = "summary.json"
 LOG_DIR = "logs"
 TEMPORARY_SUFFIX = ".tmp.weights.h5"
-RNG_GROUP = "tokdrop_rng_states"
 
 
 def write_json(path, value):
@@ -69,39 +67,6 @@ def read_json(path):
     """
     with tf.io.gfile.GFile(path) as file:
         return json.load(file)
-
-
-def _rng_variables(model):
-    """The states of the model's random-number generators (dropout's, the
-    tie-breaking's), which `save_weights` does not hold."""
-    return [v for v in model.variables if v.path.endswith("seed_generator_state")]
-
-
-def _save_rng_states(model, local_path):
-    with h5py.File(local_path, "a") as file:
-        group = file.create_group(RNG_GROUP)
-        for index, variable in enumerate(_rng_variables(model)):
-            group[str(index)] = keras.ops.convert_to_numpy(variable)
-            group[str(index)].attrs["path"] = variable.path
-
-
-def _load_rng_states(model, local_path):
-    variables = _rng_variables(model)
-    with h5py.File(local_path, "r") as file:
-        if RNG_GROUP not in file:  # a checkpoint of an older version
-            warnings.warn(
-                "The checkpoint holds no random-generator states: training "
-                "continues, but not bit for bit as an uninterrupted run."
-            )
-            return
-        group = file[RNG_GROUP]
-        if len(group) != len(variables):
-            raise ValueError(
-                f"The checkpoint holds {len(group)} random-generator states; "
-                f"the model has {len(variables)}."
-            )
-        for index, variable in enumerate(variables):
-            variable.assign(group[str(index)][()])
 
 
 class RunDirectory:
@@ -179,7 +144,6 @@ class RunDirectory:
                 try:
                     tf.io.gfile.copy(path, local_path, overwrite=True)
                     model.load_weights(local_path)
-                    _load_rng_states(model, local_path)
                 except Exception as error:  # h5py / Keras raise several types
                     warnings.warn(
                         f"Could not read the checkpoint {path} ({error}); "
@@ -193,14 +157,13 @@ class RunDirectory:
         return 0
 
     def save(self, model):
-        """Writes a checkpoint of `model` (weights, optimizer state, table
-        and the states of its random-number generators), keeping the
-        previous one until the new one is whole."""
+        """Writes a checkpoint of `model` (`save_weights`: weights, optimizer
+        state, table and random-generator states), keeping the previous one
+        until the new one is whole."""
         temporary = self.path(f".{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}")
         with tempfile.TemporaryDirectory() as local:
             local_path = os.path.join(local, CHECKPOINT_FILE)
             model.save_weights(local_path)
-            _save_rng_states(model, local_path)
             tf.io.gfile.copy(local_path, temporary, overwrite=True)
         latest = self.path(CHECKPOINT_FILE)
         if tf.io.gfile.exists(latest):
