@@ -17,7 +17,7 @@ $(STAMP): $(VENV)/bin/python setup.py
 install: $(STAMP)
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q tests
+	$(VENV)/bin/python -m pytest -q -n 2 tests
 
 demo: $(STAMP)
 	$(VENV)/bin/python experiments/demo.py

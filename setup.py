@@ -39,6 +39,10 @@ setuptools.setup(
         # The notebook test executes colab/*.ipynb with nbclient.
         "test": [
             "pytest==9.2.0",
+            # The suite runs on both cores (`pytest -n 2`): TF's kernels on
+            # these tiny models leave the second core mostly idle.
+            "pytest-xdist==3.8.0",
+            "execnet==2.1.2",
             "nbclient==0.11.0",
             "nbformat==5.11.1",
             "ipykernel==7.4.0",

@@ -229,11 +229,6 @@ def pretrain(config, callbacks=()):
         model.optimizer.build(model.trainable_variables)
     resumed_steps = run.restore(model) if run is not None else 0
     train_data = train_data.skip(resumed_steps)
-    # The first batch is checked on a twin of the training data: reading
-    # the training data itself would move its shuffles on.
-    model.check_first_batch(
-        pretraining_dataset(split="train", **data_options).skip(resumed_steps)
-    )
 
     # Callbacks: logs, checkpoints, TensorBoard.
     log = TrainingLog(
@@ -257,6 +252,13 @@ def pretrain(config, callbacks=()):
     interval = config.checkpoint_interval
     start = time.perf_counter()
     try:
+        # The first batch is checked on a twin of the training data:
+        # reading the training data itself would move its shuffles on.
+        model.check_first_batch(
+            pretraining_dataset(split="train", **data_options).skip(
+                resumed_steps
+            )
+        )
         history = model.fit(
             train_data,
             check_first_batch=False,
