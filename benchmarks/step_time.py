@@ -11,6 +11,7 @@ otherwise.
 
 Usage:
     python benchmarks/step_time.py            # the README's table
+    python benchmarks/step_time.py --backend jax    # on JAX (always XLA)
     python benchmarks/step_time.py --dropout 0 --xla on
                                               # XLA without dropout's RNG
     python benchmarks/step_time.py --quick    # tiny sizes, a smoke run
@@ -19,14 +20,19 @@ Usage:
 import argparse
 import os
 import statistics
+import sys
 import time
 
-import tokdrop_keras  # first: picks the Keras backend and XLA flags
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "experiments"))
+from backend_flag import use_backend_flag  # noqa: E402
 
-import keras
-import keras_hub
-import numpy as np
-import tensorflow as tf
+use_backend_flag(sys.argv)
+
+import tokdrop_keras  # noqa: E402  (first: the Keras backend and XLA flags)
+
+import keras  # noqa: E402
+import keras_hub  # noqa: E402
+import numpy as np  # noqa: E402
 
 from tokdrop_keras.inputs import MASK_POSITIONS
 from tokdrop_keras.inputs import PADDING_MASK
@@ -134,8 +140,8 @@ def batch(config, tokenizer, seed=0):
         PADDING_MASK: np.ones_like(token_ids),
         MASK_POSITIONS: positions,
     }
-    x = {k: tf.constant(v, tf.int32) for k, v in x.items()}
-    return x, tf.constant(mask_ids, tf.int32), tf.ones(mask_ids.shape)
+    x = {k: v.astype("int32") for k, v in x.items()}
+    return x, mask_ids.astype("int32"), np.ones(mask_ids.shape, "float32")
 
 
 def masked_lm(config, tokenizer, token_drop, jit_compile, dropout, num_layers=None):
@@ -156,13 +162,39 @@ def masked_lm(config, tokenizer, token_drop, jit_compile, dropout, num_layers=No
     return model
 
 
+def compiled_update(tracker, jit_compile):
+    """`tracker.update` as one compiled call of this backend."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        variables = [tracker.importance, tracker.prediction_counts]
+
+        def stateless_update(values, ids, losses, weights):
+            with keras.StatelessScope(
+                state_mapping=list(zip(variables, values))
+            ) as scope:
+                tracker.update(ids, losses, weights)
+            return [scope.get_current_value(v) for v in variables]
+
+        update = jax.jit(stateless_update)
+
+        def run(ids, losses, weights):
+            values = update([v.value for v in variables], ids, losses, weights)
+            for variable, value in zip(variables, values):
+                variable.assign(value)
+
+        return run
+    import tensorflow as tf
+
+    return tf.function(tracker.update, jit_compile=jit_compile)
+
+
 def update_seconds(model, data, jit_compile, repeats=20):
     """Median time of one importance-table update on this batch."""
     _, mask_ids, mask_weights = data
-    losses = tf.random.uniform(mask_ids.shape, 0.0, 8.0)
-    update = tf.function(
-        model.importance_tracker.update, jit_compile=jit_compile
-    )
+    losses = np.random.default_rng(0).uniform(0.0, 8.0, mask_ids.shape)
+    losses = losses.astype("float32")
+    update = compiled_update(model.importance_tracker, jit_compile)
     update(mask_ids, losses, mask_weights)
     times = []
     for _ in range(repeats):
@@ -200,6 +232,10 @@ def measure(config, jit_compile, dropout, rounds, warmup):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--backend", choices=("auto", "tensorflow", "jax"), default="auto",
+        help="Keras backend (read before keras is imported)",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
@@ -213,23 +249,36 @@ def main():
         help="only these configs (repeatable); default: all",
     )
     args = parser.parse_args()
+    backend = keras.backend.backend()
     xla_modes = {"both": (False, True), "off": (False,), "on": (True,)}[args.xla]
+    if backend == "jax":
+        xla_modes = (True,)  # Keras compiles every JAX step with XLA
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     if args.config:
         configs = {name: CONFIGS[name] for name in args.config}
 
+    if backend == "jax":
+        import jax
+
+        runtime = f"JAX {jax.__version__}, devices: {jax.devices()}"
+    else:
+        import tensorflow as tf
+
+        runtime = (
+            f"TensorFlow {tf.__version__}, devices: "
+            f"{[d.name for d in tf.config.list_logical_devices()]}"
+        )
     print(
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"devices: {[d.name for d in tf.config.list_logical_devices()]}, "
+        f"{runtime}, Keras {keras.__version__} ({backend}), "
         f"dropout {args.dropout}, vocabulary {args.vocabulary_size}, "
         f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')}"
     )
     header = (
-        "| config | XLA | baseline s/step | token drop s/step | measured ratio "
+        "| backend | config | XLA | baseline s/step | token drop s/step | measured ratio "
         "| FLOP ratio | layer-time ratio | fixed / baseline step "
         "| table update / step |"
     )
-    rows = [header, "|" + " --- |" * 9]
+    rows = [header, "|" + " --- |" * 10]
     for name, config in configs.items():
         config = dict(config, vocabulary_size=args.vocabulary_size)
         expected = flop_ratio(config)
@@ -240,7 +289,8 @@ def main():
             base, drop = medians["baseline"], medians["token drop"]
             predicted, fixed = layer_time_ratio(config, medians)
             rows.append(
-                f"| {name} | {'on' if jit_compile else 'off'} | {base:.4f} "
+                f"| {backend} | {name} | {'on' if jit_compile else 'off'} "
+                f"| {base:.4f} "
                 f"| {drop:.4f} | {drop / base:.3f} | {expected:.3f} "
                 f"| {predicted:.3f} | {100 * fixed / base:.1f}% "
                 f"| {100 * update / drop:.2f}% |"

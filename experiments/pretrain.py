@@ -9,6 +9,8 @@ Runs with no arguments: a `tiny` model on the embedded corpus. Examples:
         --mixed_precision mixed_bfloat16 --data 'gs://bucket/text/*.txt' \\
         --model_dir gs://bucket/runs/base --size base --seq_length 512
     python experiments/pretrain.py --config runs/mini/summary.json  # again
+    python experiments/pretrain.py --backend jax --strategy data_parallel \
+        --mixed_precision mixed_bfloat16 --size base   # JAX, all GPUs
 
 The same command resumes an interrupted run from its last checkpoint.
 Every flag is a field of `tokdrop_keras.PretrainConfig`; the run is
@@ -16,9 +18,14 @@ Every flag is a field of `tokdrop_keras.PretrainConfig`; the run is
 """
 
 import json
+import sys
 
-import tokdrop_keras
-from tokdrop_keras.training.flags import run_script
+from backend_flag import use_backend_flag
+
+use_backend_flag(sys.argv)
+
+import tokdrop_keras  # noqa: E402
+from tokdrop_keras.training.flags import run_script  # noqa: E402
 
 
 def main(argv=None):

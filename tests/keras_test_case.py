@@ -11,7 +11,7 @@ import os
 
 import keras
 import numpy as np
-import tree
+from keras import tree
 
 
 def _as_tuple(inputs):

@@ -1,12 +1,16 @@
 """Everything backend-specific the layers and models need, in one place.
 
-Today the layers run on Keras' TensorFlow backend; this module holds the
-TensorFlow pieces they use (the replica sum of `tf.distribute`, the
-accelerator probe) and the XLA:CPU flag set on import, so that another
-backend only has to change this file.
+The layers and models are `keras.ops` only and run on Keras' TensorFlow and
+JAX backends. What differs lives here: the replica sum (`tf.distribute`'s
+all-reduce; the identity on JAX, whose `keras.distribution.DataParallel`
+step already sees the global batch), the accelerator probe, the XLA:CPU
+flag (TensorFlow only), peeking at a `tf.data` batch and the `tf.data`
+seed, and `require_tensorflow` for the features that need TensorFlow
+installed (TF-Hub SavedModels, `tf.data` pipelines, `gs://` paths).
 """
 
 import importlib.metadata
+import importlib.util
 import os
 
 FUSION_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters"
@@ -14,6 +18,7 @@ FUSION_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters"
 # process on a flag its build does not know, so other versions are left alone.
 MEASURED_TENSORFLOW = "2.21."
 DEFAULT_BACKEND = "tensorflow"
+SUPPORTED_BACKENDS = ("tensorflow", "jax")
 
 
 def installed_tensorflow_version():
@@ -73,7 +78,8 @@ def use_fast_xla_cpu_dropout(environ=os.environ, tensorflow_version=None):
 
 def configure(environ=os.environ):
     """What `import tokdrop_keras` does: picks TensorFlow as the Keras
-    backend when none is set, and sets the XLA:CPU flag for it.
+    backend when `KERAS_BACKEND` is unset, and sets the XLA:CPU flag when
+    the backend is TensorFlow (JAX's XLA:CPU is left as it is).
 
     Args:
         environ: the environment mapping to edit (`os.environ`).
@@ -83,6 +89,9 @@ def configure(environ=os.environ):
     environ = {}
     tokdrop_keras.backend.configure(environ)
     assert environ["KERAS_BACKEND"] == "tensorflow"
+    environ = {"KERAS_BACKEND": "jax"}
+    tokdrop_keras.backend.configure(environ)
+    assert environ == {"KERAS_BACKEND": "jax"}  # no XLA flag
     ```
     """
     environ.setdefault("KERAS_BACKEND", DEFAULT_BACKEND)
@@ -90,27 +99,73 @@ def configure(environ=os.environ):
         use_fast_xla_cpu_dropout(environ)
 
 
-def check_keras_backend():
-    """Raises unless Keras runs on the backend the layers support.
+def check_keras_backend(backend=None):
+    """Raises unless Keras runs on a backend the layers support.
+
+    Args:
+        backend: the backend name to check; `None` checks the one Keras
+            was loaded with.
 
     Example:
     ```python
-    tokdrop_keras.backend.check_keras_backend()  # TensorFlow: no error
+    tokdrop_keras.backend.check_keras_backend()  # the one loaded: fine
+    try:
+        tokdrop_keras.backend.check_keras_backend("numpy")
+        raise AssertionError("accepted the numpy backend")
+    except ImportError as error:
+        assert "KERAS_BACKEND=jax" in str(error)
     ```
     """
     import keras
 
-    if keras.backend.backend() != "tensorflow":
+    backend = backend or keras.backend.backend()
+    if backend not in SUPPORTED_BACKENDS:
         raise ImportError(
-            "tokdrop_keras' layers need the TensorFlow Keras backend, but "
-            f"Keras was loaded with backend={keras.backend.backend()!r}. "
-            "Import tokdrop_keras before keras, or set "
-            "KERAS_BACKEND=tensorflow."
+            "tokdrop_keras runs on the Keras backends "
+            f"{list(SUPPORTED_BACKENDS)}, but Keras was loaded with "
+            f"backend={backend!r}. Set KERAS_BACKEND=jax or "
+            "KERAS_BACKEND=tensorflow before importing keras."
+        )
+
+
+def tensorflow_installed():
+    """Whether TensorFlow can be imported (whatever the Keras backend).
+
+    Example:
+    ```python
+    assert tokdrop_keras.backend.tensorflow_installed() in (True, False)
+    ```
+    """
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def require_tensorflow(feature, alternative):
+    """Raises a `ValueError` naming `alternative` unless TensorFlow is
+    installed: for the features only TensorFlow has.
+
+    Args:
+        feature: str, what needs TensorFlow.
+        alternative: str, what to do instead.
+
+    Example:
+    ```python
+    tokdrop_keras.backend.require_tensorflow(
+        "The TF-Hub SavedModel", "export the keras-hub preset"
+    )  # no error where TensorFlow is installed
+    ```
+    """
+    if not tensorflow_installed():
+        raise ValueError(
+            f"{feature} needs TensorFlow, which is not installed. "
+            f"{alternative}"
         )
 
 
 def sum_over_replicas(value):
     """Sums `value` over `tf.distribute` replicas (identity with one).
+
+    On JAX it is the identity: under `keras.distribution.DataParallel` a
+    step computes on the global batch (XLA inserts the all-reduce).
 
     Example:
     ```python
@@ -118,6 +173,10 @@ def sum_over_replicas(value):
     assert float(total) == 2.0  # one replica
     ```
     """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return value
     import tensorflow as tf
 
     context = tf.distribute.get_replica_context()
@@ -127,13 +186,19 @@ def sum_over_replicas(value):
 
 
 def has_accelerator():
-    """Whether a GPU or TPU is visible to TensorFlow.
+    """Whether the Keras backend sees a GPU or TPU.
 
     Example:
     ```python
     assert tokdrop_keras.backend.has_accelerator() in (True, False)
     ```
     """
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.default_backend() != "cpu"
     import tensorflow as tf
 
     return bool(
@@ -142,10 +207,42 @@ def has_accelerator():
     )
 
 
+def default_jit_compile():
+    """`jit_compile="auto"` of `TokenDropMaskedLM.compile`: always on JAX
+    (Keras runs JAX steps eagerly otherwise); on TensorFlow, XLA on GPU and
+    TPU but not on CPU, where TensorFlow's own kernels were as fast (see
+    the README's step-time benchmark).
+
+    Example:
+    ```python
+    jit = tokdrop_keras.backend.default_jit_compile()
+    assert jit == (keras.backend.backend() == "jax"
+                   or tokdrop_keras.backend.has_accelerator())
+    ```
+    """
+    import keras
+
+    return keras.backend.backend() == "jax" or has_accelerator()
+
+
+def is_tf_dataset(x):
+    """Whether `x` is a `tf.data.Dataset` (False without TensorFlow loaded).
+
+    Example:
+    ```python
+    assert not tokdrop_keras.backend.is_tf_dataset([1, 2])
+    ```
+    """
+    import sys
+
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(x, tf.data.Dataset)
+
+
 def first_batch(x, y=None, sample_weight=None):
     """`(x, y, sample_weight)` of the first batch `fit` would see, where it
-    can be read without consuming the input (a `tf.data.Dataset`, or
-    in-memory arrays, whole); `None` otherwise.
+    can be read without consuming the input (a `tf.data.Dataset`, a
+    `keras.utils.PyDataset`, or in-memory arrays, whole); `None` otherwise.
 
     Example:
     ```python
@@ -156,16 +253,20 @@ def first_batch(x, y=None, sample_weight=None):
     assert x["token_ids"].shape == (2, 3) and weights is None
     ```
     """
-    import tensorflow as tf
+    import keras
 
-    if isinstance(x, tf.data.Dataset):
+    if is_tf_dataset(x):
         element = next(iter(x.take(1)), None)
-        if not isinstance(element, tuple) or not element:
-            return None
-        return tuple(element) + (None,) * (3 - len(element))
-    if isinstance(x, dict):
+    elif isinstance(x, keras.utils.PyDataset):
+        # Random access: reading batch 0 consumes nothing.
+        element = x[0] if x.num_batches else None
+    elif isinstance(x, dict):
         return x, y, sample_weight
-    return None
+    else:
+        return None
+    if not isinstance(element, tuple) or not element:
+        return None
+    return tuple(element) + (None,) * (3 - len(element))
 
 
 def reset_data_seed():
@@ -176,7 +277,7 @@ def reset_data_seed():
     without this, a second run in one process (the second arm of a
     comparison, a resumed run) would read its data in another order than
     the first. With it, every run reads the same order a fresh process
-    does.
+    does. Nothing to do without TensorFlow.
 
     Example:
     ```python
@@ -190,6 +291,8 @@ def reset_data_seed():
     assert order() == first
     ```
     """
+    if not tensorflow_installed():
+        return
     import tensorflow as tf
     from tensorflow.python.framework import random_seed
 

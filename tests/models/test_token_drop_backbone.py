@@ -30,7 +30,7 @@ def reference_token_drop(backbone, inputs, table, keep_tokens, first_dropped):
     layers = backbone.transformer_layers
     for layer in layers[: first_dropped - 1]:
         x = layer(x, padding_mask=padding_mask)
-    x = x.numpy()
+    x = np.array(x)
 
     scores = table[token_ids]
     scores[np.isin(token_ids, SPECIAL_IDS["always_keep_ids"])] = np.inf
@@ -42,14 +42,14 @@ def reference_token_drop(backbone, inputs, table, keep_tokens, first_dropped):
     )
     rows = np.arange(len(token_ids))[:, None]
 
-    boundary = layers[first_dropped - 1](x, padding_mask=padding_mask).numpy()
+    boundary = np.asarray(layers[first_dropped - 1](x, padding_mask=padding_mask))
     kept = boundary[rows, positions]
     kept_padding_mask = padding_mask[rows, positions]
     for layer in layers[first_dropped:-1]:
-        kept = layer(kept, padding_mask=kept_padding_mask).numpy()
+        kept = np.asarray(layer(kept, padding_mask=kept_padding_mask))
     x[rows, positions] = kept
-    sequence_output = layers[-1](x, padding_mask=padding_mask).numpy()
-    pooled_output = backbone.pooled_dense(sequence_output[:, 0]).numpy()
+    sequence_output = np.asarray(layers[-1](x, padding_mask=padding_mask))
+    pooled_output = np.asarray(backbone.pooled_dense(sequence_output[:, 0]))
     return sequence_output, pooled_output, positions
 
 
@@ -101,7 +101,7 @@ def test_dropping_matches_a_reference_computation(
         outputs["pooled_output"], expected_pooled, rtol=0, atol=1e-5
     )
     # Dropping changes the output: the comparison above is not vacuous.
-    plain = backbone(inputs)["sequence_output"].numpy()
+    plain = np.asarray(backbone(inputs)["sequence_output"])
     assert np.abs(plain - expected_sequence).max() > 1e-3
 
 

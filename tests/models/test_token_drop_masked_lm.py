@@ -4,7 +4,7 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
-import tensorflow as tf
+from backends import tensorflow_backend_only
 from tiny_bert import SPECIAL_IDS
 from tiny_bert import VOCABULARY
 from tiny_bert import tiny_backbone
@@ -38,7 +38,9 @@ def fit(model, data, jit_compile, epochs, batch_size=4):
     ).history
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize(
+    "jit_compile", [pytest.param(False, marks=tensorflow_backend_only), True]
+)
 def test_fit_lowers_the_loss_and_updates_the_table_where_predicted(jit_compile):
     data = tiny_inputs(batch_size=8, num_predictions=4)
     model = tiny_masked_lm()
@@ -59,6 +61,7 @@ def test_fit_lowers_the_loss_and_updates_the_table_where_predicted(jit_compile):
     )
 
 
+@tensorflow_backend_only
 def test_xla_and_eager_graph_agree_on_the_first_step():
     data = tiny_inputs(batch_size=8, num_predictions=4)
     histories = [
@@ -95,7 +98,7 @@ def test_loss_is_the_weighted_mean_of_prediction_losses():
     model.compile()
     logits = model(x)
     loss = model.compute_loss(x, mask_ids, logits, mask_weights, training=False)
-    log_probs = keras.ops.log_softmax(logits).numpy()
+    log_probs = np.asarray(keras.ops.log_softmax(logits))
     nll = -np.take_along_axis(log_probs, mask_ids[:, :, None], 2)[:, :, 0]
     expected = (nll * mask_weights).sum() / mask_weights.sum()
     np.testing.assert_allclose(loss, expected, rtol=1e-6)
@@ -104,6 +107,7 @@ def test_loss_is_the_weighted_mean_of_prediction_losses():
 
 
 def test_preprocessor_output_feeds_the_model_unchanged():
+    tf = pytest.importorskip("tensorflow")  # tf.data (and tensorflow-text)
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=VOCABULARY)
     preprocessor = keras_hub.models.BertMaskedLMPreprocessor(
         tokenizer, sequence_length=16, mask_selection_rate=0.3,
@@ -183,6 +187,8 @@ def test_get_config_round_trips():
 
 
 def test_pretrained_backbone_fine_tunes_in_a_text_classifier():
+    # keras-hub's task models slice array inputs with tf.data (or grain).
+    pytest.importorskip("tensorflow")
     data = tiny_inputs(batch_size=8, num_predictions=4)
     model = tiny_masked_lm()
     fit(model, data, jit_compile=False, epochs=1)
@@ -241,7 +247,9 @@ def test_evaluation_and_prediction_run_the_full_length_backbone():
     full.masked_lm_head.set_weights(model.masked_lm_head.get_weights())
     np.testing.assert_array_equal(model(x), full(x))
     dropped = model(x, training=True)
-    assert np.abs(dropped - full(x)).max() > 1e-3
+    assert sorted(dropped) == ["kept_mask", "logits"]
+    assert np.abs(dropped["logits"] - full(x)).max() > 1e-3
+    assert not np.all(dropped["kept_mask"])
 
 
 class TestTokenDropMaskedLMModel(KerasTestCase):
@@ -284,7 +292,10 @@ def test_a_file_saved_before_the_redesign_loads_and_predicts_the_same():
     model = keras.saving.load_model(os.path.join(here, "legacy_masked_lm.keras"))
     assert isinstance(model, TokenDropBertMaskedLM)
     assert isinstance(model, TokenDropMaskedLM)
-    np.testing.assert_array_equal(model.predict(x, verbose=0), saved["logits"])
+    # Saved on TensorFlow; another backend sums in another order.
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), saved["logits"], rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_array_equal(
         model.importance_tracker.importance.numpy(), saved["importance"]
     )

@@ -1,6 +1,15 @@
 """Data for token-dropping BERT: corpus, vocabulary, pretraining pipeline,
 TFRecords (ours and Model Garden's), TFDS builders and downstream sets."""
 
+import importlib.util as _importlib_util
+
+if _importlib_util.find_spec("tensorflow") is None:
+    raise ImportError(
+        "tokdrop_keras.data is built on tf.data and needs TensorFlow, which "
+        "is not installed. Without it, feed TokenDropMaskedLM.fit NumPy "
+        "arrays or a keras.utils.PyDataset."
+    )
+
 from tokdrop_keras.data.corpus import VALIDATION_BUCKETS
 from tokdrop_keras.data.corpus import embedded_corpus_files
 from tokdrop_keras.data.corpus import embedded_documents

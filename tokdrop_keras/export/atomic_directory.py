@@ -2,11 +2,11 @@ import contextlib
 import os
 import uuid
 
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
 
 
 def _check_not_a_file(path):
-    if tf.io.gfile.exists(path) and not tf.io.gfile.isdir(path):
+    if filesystem.exists(path) and not filesystem.isdir(path):
         raise ValueError(f"{path} is an existing file, not a folder.")
 
 
@@ -31,7 +31,7 @@ def check_output_directory(path, overwrite=False):
     ```
     """
     _check_not_a_file(path)
-    if tf.io.gfile.exists(path) and tf.io.gfile.listdir(path) and not overwrite:
+    if filesystem.exists(path) and filesystem.listdir(path) and not overwrite:
         raise ValueError(
             f"Output folder {path} exists and is not empty; pass "
             "overwrite=True (`--overwrite`) to replace it."
@@ -52,12 +52,12 @@ def check_writable_directory(path):
     """
     _check_not_a_file(path)
     try:
-        tf.io.gfile.makedirs(path)
+        filesystem.makedirs(path)
         probe = os.path.join(path, f".write_test_{uuid.uuid4().hex[:8]}")
-        with tf.io.gfile.GFile(probe, "w") as file:
+        with filesystem.open_file(probe, "w") as file:
             file.write("ok")
-        tf.io.gfile.remove(probe)
-    except (tf.errors.OpError, OSError) as error:
+        filesystem.remove(probe)
+    except Exception as error:  # tf.errors.OpError, OSError
         raise ValueError(f"{path} is not writable: {error}") from error
 
 
@@ -94,20 +94,20 @@ def atomic_directory(path, overwrite=False):
     path = path.rstrip("/")
     check_output_directory(path, overwrite)
     parent = os.path.dirname(path) or "."
-    tf.io.gfile.makedirs(parent)
+    filesystem.makedirs(parent)
     prefix = f".{os.path.basename(path)}.tmp-"
     # A job killed mid-export (kill -9 skips the cleanup below) leaves its
     # temporary folder behind; the next export of `path` removes it.
-    for name in tf.io.gfile.listdir(parent):
+    for name in filesystem.listdir(parent):
         if name.rstrip("/").startswith(prefix):
-            tf.io.gfile.rmtree(os.path.join(parent, name.rstrip("/")))
+            filesystem.rmtree(os.path.join(parent, name.rstrip("/")))
     temporary = os.path.join(parent, f"{prefix}{uuid.uuid4().hex[:8]}")
-    tf.io.gfile.makedirs(temporary)
+    filesystem.makedirs(temporary)
     try:
         yield temporary
     except BaseException:
-        tf.io.gfile.rmtree(temporary)
+        filesystem.rmtree(temporary)
         raise
-    if tf.io.gfile.exists(path):
-        tf.io.gfile.rmtree(path)
-    tf.io.gfile.rename(temporary, path)
+    if filesystem.exists(path):
+        filesystem.rmtree(path)
+    filesystem.rename(temporary, path)

@@ -7,12 +7,19 @@ from tokdrop_keras.export.importance_table import write_importance_table
 from tokdrop_keras.export.layout import IMPORTANCE_TABLE_FILE
 from tokdrop_keras.export.layout import PRESET_DIR
 from tokdrop_keras.export.layout import SAVED_MODEL_DIR
-from tokdrop_keras.export.saved_model import export_bert_saved_model
+from tokdrop_keras.backend import require_tensorflow
+from tokdrop_keras.export.saved_model import NO_TENSORFLOW_ALTERNATIVE
+from tokdrop_keras.export.saved_model import saved_model_from_preset
 
 
 
 def export_pretrained(
-    masked_lm, tokenizer, export_dir, sequence_length=512, overwrite=False
+    masked_lm,
+    tokenizer,
+    export_dir,
+    sequence_length=512,
+    overwrite=False,
+    saved_model=True,
 ):
     """Exports a pretrained model for fine-tuning, atomically.
 
@@ -21,7 +28,9 @@ def export_pretrained(
       preprocessor) for `keras_hub.models.BertBackbone.from_preset` and
       `keras_hub.models.BertTextClassifier.from_preset(num_classes=...)`;
     - `saved_model/`: the plain encoder as a TF SavedModel with TF Hub's BERT
-      signature (see `export_bert_saved_model`);
+      signature (see `export_bert_saved_model`; on JAX converted from the
+      preset in a TensorFlow process, `saved_model_from_preset`), unless
+      `saved_model=False`;
     - `importance.tsv`: the learned importance table.
 
     Args:
@@ -30,6 +39,8 @@ def export_pretrained(
         export_dir: output folder (local or `gs://`).
         sequence_length: int. Sequence length of the exported preprocessor.
         overwrite: bool. Replace a non-empty `export_dir`.
+        saved_model: bool. Write `saved_model/`; needs TensorFlow
+            installed (any Keras backend).
 
     Example:
     ```python
@@ -58,6 +69,8 @@ def export_pretrained(
     assert classifier.preprocessor.sequence_length == 16
     ```
     """
+    if saved_model:
+        require_tensorflow("The TF-Hub SavedModel", NO_TENSORFLOW_ALTERNATIVE)
     backbone = masked_lm.backbone
     if tokenizer.vocabulary_size() != backbone.vocabulary_size:
         raise ValueError(
@@ -71,7 +84,10 @@ def export_pretrained(
             tokenizer,
             sequence_length=min(sequence_length, backbone.max_sequence_length),
         ).save_to_preset(preset_dir)
-        export_bert_saved_model(backbone, os.path.join(tmp, SAVED_MODEL_DIR))
+        if saved_model:
+            saved_model_from_preset(
+                preset_dir, os.path.join(tmp, SAVED_MODEL_DIR)
+            )
         write_importance_table(
             masked_lm.importance_tracker,
             tokenizer.get_vocabulary(),

@@ -1,5 +1,5 @@
 import numpy as np
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
 
 
 def write_importance_table(importance_tracker, vocabulary, path):
@@ -43,7 +43,7 @@ def write_importance_table(importance_tracker, vocabulary, path):
         )
     # Most important first; among equals, the most often seen first.
     order = np.lexsort((-counts, -importance))
-    with tf.io.gfile.GFile(path, "w") as file:
+    with filesystem.open_file(path, "w") as file:
         file.write("token\timportance\ttimes_seen\n")
         for token_id in order:
             file.write(

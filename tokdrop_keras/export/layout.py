@@ -8,7 +8,7 @@
 
 import os
 
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
 
 PRESET_DIR = "preset"
 SAVED_MODEL_DIR = "saved_model"
@@ -52,7 +52,7 @@ def find_export_part(export_dir, part, required=True):
         )
     subfolder, marker, description = EXPORT_PARTS[part]
     for path in (os.path.join(export_dir, subfolder), export_dir):
-        if tf.io.gfile.exists(os.path.join(path, marker)):
+        if filesystem.exists(os.path.join(path, marker)):
             return path
     if required:
         raise ValueError(

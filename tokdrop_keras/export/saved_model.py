@@ -1,10 +1,24 @@
 import functools
 import os
+import subprocess
+import sys
 
 import keras
-import tensorflow as tf
 
+from tokdrop_keras.backend import require_tensorflow
 from tokdrop_keras.inputs import TF_HUB_INPUTS
+
+try:
+    import tensorflow as tf
+except ImportError:  # the keras-hub preset export works without it
+    tf = None
+
+CONVERT_COMMAND = "python -m tokdrop_keras.export.saved_model PRESET_DIR OUTPUT_DIR"
+NO_TENSORFLOW_ALTERNATIVE = (
+    "Export the keras-hub preset only (`saved_model=False`, "
+    "pretrain.py --nosaved_model) and convert it where TensorFlow is "
+    f"installed: `{CONVERT_COMMAND}`."
+)
 
 TOKEN_EMBEDDING_VARIABLE = "token_embedding/embeddings:0"
 POSITION_EMBEDDING_VARIABLE = "position_embedding/embeddings:0"
@@ -61,6 +75,15 @@ def export_bert_saved_model(backbone, path):
     assert len(encoder.trainable_weights) == len(backbone.trainable_weights)
     ```
     """
+    require_tensorflow("The TF-Hub SavedModel", NO_TENSORFLOW_ALTERNATIVE)
+    if keras.backend.backend() != "tensorflow":
+        # Keras' TensorFlow backend writes it; convert the preset there.
+        raise ValueError(
+            "export_bert_saved_model needs Keras' TensorFlow backend "
+            f"(running: {keras.backend.backend()!r}); use "
+            "`saved_model_from_preset`, which converts in a TensorFlow "
+            "process."
+        )
     specs = {
         name: tf.TensorSpec([None, None], tf.int32, name=name)
         for name in TF_HUB_INPUTS
@@ -144,6 +167,16 @@ class BertSavedModelEncoder(keras.layers.Layer):
 
     def __init__(self, filepath, **kwargs):
         super().__init__(**kwargs)
+        require_tensorflow(
+            "Loading a SavedModel",
+            "Fine-tune the keras-hub preset (`preset/`) instead.",
+        )
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                "A SavedModel runs on Keras' TensorFlow backend only; on "
+                f"{keras.backend.backend()!r} fine-tune the keras-hub preset "
+                "(`preset/`)."
+            )
         if not tf.io.gfile.exists(os.path.join(filepath, "saved_model.pb")):
             raise ValueError(
                 f"{filepath} is not a SavedModel folder (no saved_model.pb)."
@@ -245,3 +278,72 @@ def load_bert_saved_model(path):
     }
     outputs = BertSavedModelEncoder(path, name="bert_saved_model")(inputs)
     return keras.Model(inputs, outputs, name="bert_saved_model_encoder")
+
+
+def saved_model_from_preset(preset_dir, path):
+    """Writes the TF-Hub SavedModel of an exported keras-hub BERT preset.
+
+    How a JAX user gets the SavedModel: on Keras' TensorFlow backend it
+    converts in this process; on another backend (TensorFlow installed) in
+    a TensorFlow-backend subprocess, the same as running
+    `python -m tokdrop_keras.export.saved_model PRESET_DIR OUTPUT_DIR`.
+
+    Args:
+        preset_dir: a keras-hub `BertBackbone` preset folder.
+        path: output folder (local or `gs://`).
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.export.saved_model import saved_model_from_preset
+    backbone = keras_hub.models.BertBackbone(
+        vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=16,
+    )
+    folder = tempfile.mkdtemp()
+    backbone.save_to_preset(os.path.join(folder, "preset"))
+    saved_model_from_preset(
+        os.path.join(folder, "preset"), os.path.join(folder, "saved_model")
+    )
+    assert os.path.exists(os.path.join(folder, "saved_model", "saved_model.pb"))
+    ```
+    """
+    require_tensorflow("The TF-Hub SavedModel", NO_TENSORFLOW_ALTERNATIVE)
+    if keras.backend.backend() == "tensorflow":
+        import keras_hub
+
+        backbone = keras_hub.models.BertBackbone.from_preset(preset_dir)
+        export_bert_saved_model(backbone, path)
+        return
+    environ = dict(os.environ, KERAS_BACKEND="tensorflow")
+    result = subprocess.run(
+        [sys.executable, "-m", "tokdrop_keras.export.saved_model",
+         preset_dir, path],
+        env=environ, capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"Converting {preset_dir} to a SavedModel in a TensorFlow "
+            f"process failed:\n{result.stderr[-2000:]}"
+        )
+
+
+def main(argv=None):
+    """`python -m tokdrop_keras.export.saved_model PRESET_DIR OUTPUT_DIR`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Writes the TF-Hub SavedModel of a keras-hub BERT preset."
+    )
+    parser.add_argument("preset_dir")
+    parser.add_argument("output_dir")
+    args = parser.parse_args(argv)
+    if keras.backend.backend() != "tensorflow":
+        parser.error("run with KERAS_BACKEND=tensorflow")
+    saved_model_from_preset(args.preset_dir, args.output_dir)
+
+
+if __name__ == "__main__":
+    import tokdrop_keras  # noqa: F401  (registers the layers)
+
+    main()

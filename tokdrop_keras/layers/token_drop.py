@@ -1,5 +1,4 @@
 import keras
-import tensorflow as tf
 from keras import ops
 
 from tokdrop_keras.layers.top_k_selection import mask_to_positions
@@ -154,9 +153,11 @@ class TokenDrop(keras.layers.Layer):
             )
         kept = top_k_mask(sortable_keys(scores), keep_tokens, tie_keys=tie_keys)
         positions = mask_to_positions(kept, keep_tokens)
-        kept_hidden_states = tf.gather(hidden_states, positions, batch_dims=1)
-        kept_padding_mask = tf.gather(
-            ops.cast(padding_mask, "bool"), positions, batch_dims=1
+        kept_hidden_states = ops.take_along_axis(
+            hidden_states, positions[:, :, None], axis=1
+        )
+        kept_padding_mask = ops.take_along_axis(
+            ops.cast(padding_mask, "bool"), positions, axis=1
         )
         return kept_hidden_states, kept_padding_mask, positions
 

@@ -1,17 +1,20 @@
 """Top-k selection without sorting: a bitwise search for the k-th value.
 
 `ops.top_k` lowers to a sort under XLA, and on XLA:CPU with its fusion
-emitters on (TensorFlow's default; `tokdrop_keras.xla_flags`) a sort
+emitters on (TensorFlow's default; `tokdrop_keras.backend`) a sort
 anywhere in a train step made every stateless-RNG dropout in it about 10x
 slower. Selecting by threshold avoids sorts altogether: 32
 compare-and-count passes over `[batch, seq]` find each row's k-th largest
-key, and the selected positions come out in sequence order.
+key, and the selected positions come out in sequence order. Written in
+`keras.ops` only, so every backend selects the same tokens from the same
+scores and tie keys.
 """
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
-INT32_MIN = tf.int32.min
+INT32_MIN = np.int32(np.iinfo(np.int32).min)
+INT32_MAX = np.int32(np.iinfo(np.int32).max)
 
 
 def sortable_keys(values):
@@ -20,14 +23,14 @@ def sortable_keys(values):
     Example:
     ```python
     from tokdrop_keras.layers.top_k_selection import sortable_keys
-    values = [-np.inf, -2.5, -0.0, 0.0, 1e-30, 3.0, np.inf]
-    keys = sortable_keys(tf.constant(values)).numpy()
+    values = np.array([-np.inf, -2.5, -0.0, 0.0, 1e-30, 3.0, np.inf], "float32")
+    keys = keras.ops.convert_to_numpy(sortable_keys(values))
     assert keys.dtype == np.int32
     assert (np.diff(keys) > 0).all()  # strictly increasing, as the values
     ```
     """
-    bits = tf.bitcast(tf.cast(values, tf.float32), tf.int32)
-    return tf.where(bits < 0, tf.bitwise.bitwise_xor(bits, 0x7FFFFFFF), bits)
+    bits = ops.view(ops.cast(values, "float32"), "int32")
+    return ops.where(bits < 0, ops.bitwise_xor(bits, INT32_MAX), bits)
 
 
 def _kth_largest(keys, candidates, k):
@@ -36,20 +39,22 @@ def _kth_largest(keys, candidates, k):
     Built bit by bit from the most significant one, in the unsigned view
     `key ^ INT32_MIN` where the sign bit sorts first.
     """
-    threshold = tf.zeros_like(k)
+    threshold = ops.zeros_like(k)
     for bit in range(31, -1, -1):
         bit_value = np.array(1 << bit, np.uint32).view(np.int32)
-        trial = tf.bitwise.bitwise_or(threshold, bit_value)
-        count = tf.reduce_sum(
-            tf.cast(
-                candidates & (keys >= tf.bitwise.bitwise_xor(trial, INT32_MIN)),
-                tf.int32,
+        trial = ops.bitwise_or(threshold, bit_value)
+        count = ops.sum(
+            ops.cast(
+                ops.logical_and(
+                    candidates, keys >= ops.bitwise_xor(trial, INT32_MIN)
+                ),
+                "int32",
             ),
             axis=1,
             keepdims=True,
         )
-        threshold = tf.where(count >= k, trial, threshold)
-    return tf.bitwise.bitwise_xor(threshold, INT32_MIN)
+        threshold = ops.where(count >= k, trial, threshold)
+    return ops.bitwise_xor(threshold, INT32_MIN)
 
 
 def top_k_mask(keys, k, candidates=None, tie_keys=None):
@@ -73,36 +78,41 @@ def top_k_mask(keys, k, candidates=None, tie_keys=None):
     Example:
     ```python
     from tokdrop_keras.layers.top_k_selection import top_k_mask
-    keys = tf.constant([[5, 1, 7, 3, 7], [2, 2, 2, 9, 0]])
-    mask = top_k_mask(keys, 2)
-    assert mask.numpy().tolist() == [
+    keys = np.array([[5, 1, 7, 3, 7], [2, 2, 2, 9, 0]], "int32")
+    mask = keras.ops.convert_to_numpy(top_k_mask(keys, 2))
+    assert mask.tolist() == [
         [False, False, True, False, True],
         [True, False, False, True, False],  # tie at 2: the earlier position
     ]
     # Only from the candidates; tie_keys break the tie at the cut.
     mask = top_k_mask(
         keys, 2,
-        candidates=tf.constant([[True] * 5, [True, True, True, False, True]]),
-        tie_keys=tf.constant([[0] * 5, [0, 4, 1, 0, 0]]),
+        candidates=np.array([[True] * 5, [True, True, True, False, True]]),
+        tie_keys=np.array([[0] * 5, [0, 4, 1, 0, 0]], "int32"),
     )
-    assert mask.numpy().tolist() == [
+    assert keras.ops.convert_to_numpy(mask).tolist() == [
         [False, False, True, False, True],
         [False, True, True, False, False],
     ]
     ```
     """
+    keys = ops.convert_to_tensor(keys, "int32")
     if candidates is None:
-        candidates = tf.ones_like(keys, dtype=tf.bool)
-    k = tf.broadcast_to(tf.cast(k, tf.int32), [tf.shape(keys)[0], 1])
+        candidates = ops.ones_like(keys, dtype="bool")
+    candidates = ops.convert_to_tensor(candidates, "bool")
+    k = ops.broadcast_to(
+        ops.cast(ops.convert_to_tensor(k), "int32"), (ops.shape(keys)[0], 1)
+    )
     kth = _kth_largest(keys, candidates, k)
-    above = candidates & (keys > kth)
-    ties = candidates & (keys == kth)
-    needed = k - tf.reduce_sum(tf.cast(above, tf.int32), axis=1, keepdims=True)
+    above = ops.logical_and(candidates, keys > kth)
+    ties = ops.logical_and(candidates, keys == kth)
+    needed = k - ops.sum(ops.cast(above, "int32"), axis=1, keepdims=True)
     if tie_keys is None:
-        return above | (
-            ties & (tf.cumsum(tf.cast(ties, tf.int32), axis=1) <= needed)
-        )
-    return above | top_k_mask(tie_keys, needed, candidates=ties)
+        first_ties = ops.cumsum(ops.cast(ties, "int32"), axis=1) <= needed
+        return ops.logical_or(above, ops.logical_and(ties, first_ties))
+    return ops.logical_or(
+        above, top_k_mask(tie_keys, needed, candidates=ties)
+    )
 
 
 def mask_to_positions(mask, k):
@@ -118,24 +128,27 @@ def mask_to_positions(mask, k):
     Example:
     ```python
     from tokdrop_keras.layers.top_k_selection import mask_to_positions
-    mask = tf.constant([[True, False, True, True, False],
-                        [False, True, True, False, True]])
-    positions = mask_to_positions(mask, 3)
-    assert positions.numpy().tolist() == [[0, 2, 3], [1, 2, 4]]
+    mask = np.array([[True, False, True, True, False],
+                     [False, True, True, False, True]])
+    positions = keras.ops.convert_to_numpy(mask_to_positions(mask, 3))
+    assert positions.tolist() == [[0, 2, 3], [1, 2, 4]]
     ```
     """
-    batch_size, sequence_length = tf.shape(mask)[0], tf.shape(mask)[1]
+    mask = ops.convert_to_tensor(mask, "bool")
+    batch_size, sequence_length = ops.shape(mask)[0], ops.shape(mask)[1]
     # Slot of each kept position; dropped ones go to a spare slot `k`.
-    slots = tf.where(mask, tf.cumsum(tf.cast(mask, tf.int32), axis=1) - 1, k)
-    rows = tf.broadcast_to(
-        tf.range(batch_size)[:, None], [batch_size, sequence_length]
+    slots = ops.where(mask, ops.cumsum(ops.cast(mask, "int32"), axis=1) - 1, k)
+    rows = ops.broadcast_to(
+        ops.arange(batch_size, dtype="int32")[:, None],
+        (batch_size, sequence_length),
     )
-    positions = tf.broadcast_to(
-        tf.range(sequence_length)[None, :], [batch_size, sequence_length]
+    positions = ops.broadcast_to(
+        ops.arange(sequence_length, dtype="int32")[None, :],
+        (batch_size, sequence_length),
     )
-    scattered = tf.scatter_nd(
-        tf.stack([rows, slots], axis=-1),
-        tf.where(mask, positions, 0),
-        [batch_size, k + 1],
+    scattered = ops.scatter(
+        ops.reshape(ops.stack([rows, slots], axis=-1), (-1, 2)),
+        ops.reshape(ops.where(mask, positions, 0), (-1,)),
+        (batch_size, k + 1),
     )
     return scattered[:, :k]

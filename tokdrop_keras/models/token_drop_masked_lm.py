@@ -1,17 +1,15 @@
-import threading
-
 import keras
 import keras_hub
 from keras import ops
 
 from tokdrop_keras.backend import first_batch
-from tokdrop_keras.backend import has_accelerator
+from tokdrop_keras.backend import default_jit_compile
 from tokdrop_keras.backend import sum_over_replicas
 from tokdrop_keras.inputs import MASK_POSITIONS
 from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
 from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
-from tokdrop_keras.metrics.importance_update import ImportanceUpdate
+from tokdrop_keras.metrics.kept_mask_fraction import KeptMaskFraction
 from tokdrop_keras.metrics.nonfinite_losses import NonFiniteLosses
 from tokdrop_keras.models.architectures import architecture_of
 from tokdrop_keras.models.batch_checks import check_masked_lm_batch
@@ -25,6 +23,10 @@ from tokdrop_keras.optimizers import bert_adamw
 
 
 RANDOM_STATE_PREFIX = "random_state_"
+# In training, `call` returns the logits and, per prediction, whether the
+# token-dropped layers kept its position (for `kept_mask_fraction`).
+LOGITS = "logits"
+KEPT_MASK = "kept_mask"
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
@@ -42,8 +44,10 @@ class TokenDropMaskedLM(keras.Model):
     Tokens are dropped in training only: evaluation and prediction run the
     full-length backbone, the model users fine-tune. The loss is the weighted
     mean of the per-prediction cross-entropies. In training, those same
-    per-prediction losses update the importance table (through a metric,
-    inside the compiled step), which also reports `kept_mask_fraction`.
+    per-prediction losses update the importance table inside the compiled
+    train step (`compute_loss`), on every backend; `call(..., training=True)`
+    returns `{"logits", "kept_mask"}`, the second for the
+    `kept_mask_fraction` metric.
     `token_drop=False` is the baseline: the plain backbone, through the same
     loss, table update and train step.
 
@@ -134,12 +138,8 @@ class TokenDropMaskedLM(keras.Model):
                 **tracker_options,
             )
         self.masked_lm_head = architecture.masked_lm_head(backbone)
-        self.importance_update = ImportanceUpdate(self.importance_tracker)
+        self.kept_mask_fraction = KeptMaskFraction()
         self.nonfinite_losses = NonFiniteLosses()
-        # The forward pass hands the step's kept-prediction mask to
-        # `compute_loss`; thread-local because tf.distribute traces each
-        # replica in its own thread.
-        self._step_state = threading.local()
         self._architecture = architecture
 
         # === Config ===
@@ -182,8 +182,11 @@ class TokenDropMaskedLM(keras.Model):
         else:
             outputs = self.backbone(backbone_inputs, training=training)
             kept_mask = ops.ones_like(mask_positions, dtype="bool")
-        self._step_state.kept_mask = kept_mask
-        return self.masked_lm_head(outputs["sequence_output"], mask_positions)
+        logits = self.masked_lm_head(outputs["sequence_output"], mask_positions)
+        if not training:
+            return logits
+        # What the train step's loss and metrics need besides the logits.
+        return {LOGITS: logits, KEPT_MASK: kept_mask}
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
@@ -193,9 +196,10 @@ class TokenDropMaskedLM(keras.Model):
                 f"{type(self).__name__} needs targets `y = mask_ids` (and "
                 "`sample_weight = mask_weights`)."
             )
+        logits = y_pred[LOGITS] if isinstance(y_pred, dict) else y_pred
         # Float32 under mixed precision: the table averages these losses.
         losses = keras.losses.sparse_categorical_crossentropy(
-            y, ops.cast(y_pred, "float32"), from_logits=True
+            y, ops.cast(logits, "float32"), from_logits=True
         )
         if sample_weight is None:
             sample_weight = ops.ones_like(losses)
@@ -206,11 +210,22 @@ class TokenDropMaskedLM(keras.Model):
         total_weight = sum_over_replicas(ops.sum(weights))
         loss = ops.divide_no_nan(weighted_loss_sum, total_weight)
         if training:
-            self.importance_update.update_state(
-                y, losses, weights, self._step_state.kept_mask
-            )
+            # A plain state change inside the train step: every backend's
+            # trainer carries the table's new value out of the step.
+            self.importance_tracker.update(y, losses, weights)
             self.nonfinite_losses.update_state(losses, weights)
         return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if isinstance(y_pred, dict):
+            weights = (
+                ops.ones_like(y, dtype="float32")
+                if sample_weight is None
+                else sample_weight
+            )
+            self.kept_mask_fraction.update_state(y_pred[KEPT_MASK], weights)
+            y_pred = y_pred[LOGITS]
+        return super().compute_metrics(x, y, y_pred, sample_weight)
 
     def compile(
         self,
@@ -229,10 +244,9 @@ class TokenDropMaskedLM(keras.Model):
                 except on LayerNorm parameters and biases.
             weighted_metrics: `"auto"` or a list; `"auto"` reports masked-LM
                 `accuracy`.
-            jit_compile: bool or `"auto"`. `"auto"` uses XLA on GPU and TPU
-                but not on CPU, where XLA was not faster than TensorFlow's
-                own kernels for either arm (see the README's step-time
-                benchmark).
+            jit_compile: bool or `"auto"`. `"auto"` is
+                `tokdrop_keras.backend.default_jit_compile()`: always on
+                JAX; on TensorFlow, XLA on GPU and TPU but not on CPU.
             **kwargs: other arguments of `keras.Model.compile`.
         """
         if kwargs.get("loss") is not None:
@@ -247,7 +261,7 @@ class TokenDropMaskedLM(keras.Model):
                 keras.metrics.SparseCategoricalAccuracy(name="accuracy")
             ]
         if jit_compile == "auto":
-            jit_compile = has_accelerator()
+            jit_compile = default_jit_compile()
         super().compile(
             optimizer=optimizer,
             weighted_metrics=weighted_metrics,

@@ -1,6 +1,17 @@
 """Running pretraining and fine-tuning: configs, `pretrain`, `finetune`,
 `compare`, the run directory, strategies, callbacks and reports."""
 
+import importlib.util as _importlib_util
+
+if _importlib_util.find_spec("tensorflow") is None:
+    raise ImportError(
+        "tokdrop_keras.training (pretrain, finetune, compare) reads its data "
+        "with tf.data and needs TensorFlow, which is not installed. Without "
+        "it, train with TokenDropMaskedLM.fit on NumPy arrays or a "
+        "keras.utils.PyDataset, and export with "
+        "tokdrop_keras.export.export_pretrained(..., saved_model=False)."
+    )
+
 from tokdrop_keras.training.callbacks import TrainingLog
 from tokdrop_keras.training.comparison import compare
 from tokdrop_keras.training.config import ComparisonConfig

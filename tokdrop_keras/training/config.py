@@ -15,7 +15,10 @@ from tokdrop_keras.layers.token_drop import DEFAULT_KEEP_FRACTION
 
 CONFIG_VERSION = 1
 VERSION_KEY = "config_version"
-STRATEGIES = ("default", "mirrored", "multi_worker_mirrored", "tpu")
+STRATEGIES = (
+    "default", "mirrored", "multi_worker_mirrored", "tpu", "data_parallel",
+)
+BACKENDS = ("auto", "tensorflow", "jax")
 MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE = ("auto", "true", "false")
 BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
@@ -56,6 +59,52 @@ def _check_positive(config, names):
         value = getattr(config, name)
         if value is not None and value <= 0:
             raise ValueError(f"`{name}` must be positive. Received: {name}={value}")
+
+
+def check_backend_and_strategy(backend, strategy):
+    """Raises unless `backend` is the Keras backend loaded and `strategy`
+    one that backend has.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.config import check_backend_and_strategy
+    check_backend_and_strategy("auto", "default")
+    try:
+        check_backend_and_strategy("auto", "data_parallel"
+            if keras.backend.backend() == "tensorflow" else "mirrored")
+        raise AssertionError("accepted another backend's strategy")
+    except ValueError as error:
+        assert "instead" in str(error)
+    ```
+    """
+    import keras
+
+    from tokdrop_keras.backend import require_tensorflow
+
+    loaded = keras.backend.backend()
+    if backend not in ("auto", loaded):
+        raise ValueError(
+            f"backend={backend!r} was asked for, but Keras was loaded with "
+            f"{loaded!r}: set KERAS_BACKEND={backend} before anything imports "
+            "keras (pretrain.py --backend does)."
+        )
+    require_tensorflow(
+        "pretrain() (its tf.data corpus pipeline)",
+        "Train with TokenDropMaskedLM.fit on NumPy arrays or a "
+        "keras.utils.PyDataset instead.",
+    )
+    if loaded == "jax" and strategy not in ("default", "data_parallel"):
+        raise ValueError(
+            f"strategy={strategy!r} is a tf.distribute strategy; on JAX use "
+            "strategy='data_parallel' (keras.distribution.DataParallel over "
+            "all local devices) instead."
+        )
+    if loaded == "tensorflow" and strategy == "data_parallel":
+        raise ValueError(
+            "strategy='data_parallel' is keras.distribution on JAX; on "
+            "TensorFlow use 'mirrored' (or 'tpu', 'multi_worker_mirrored') "
+            "instead."
+        )
 
 
 def _check_choice(config, name, choices):
@@ -174,7 +223,8 @@ class PretrainConfig(Config):
     seed: int = setting(0, "seed of weights, data order and tie-breaking", "training")
     jit_compile: str = setting("auto", "XLA: auto = on GPU/TPU only", "training", JIT_COMPILE)
     mixed_precision: str = setting("none", "Keras dtype policy", "training", MIXED_PRECISION)
-    strategy: str = setting("default", "tf.distribute strategy", "training", STRATEGIES)
+    backend: str = setting("auto", "Keras backend; auto = the one loaded (KERAS_BACKEND)", "training", BACKENDS)
+    strategy: str = setting("default", "default | data_parallel (JAX) | mirrored, multi_worker_mirrored, tpu (TensorFlow)", "training", STRATEGIES)
     tpu: str = setting("", "TPU address or name for --strategy tpu", "training")
     checkpoint_every: int = setting(200, "steps between checkpoints (and evaluations)", "training")
     eval_steps: int = setting(20, "held-out batches per evaluation", "training")
@@ -184,10 +234,12 @@ class PretrainConfig(Config):
     model_dir: typing.Optional[str] = setting(None, "logs, checkpoints, resume state (local or gs://)", "output")
     export_dir: typing.Optional[str] = setting(None, "preset + SavedModel + importance table", "output")
     overwrite: bool = setting(False, "replace a non-empty --export_dir", "output")
+    saved_model: bool = setting(True, "also export the TF-Hub SavedModel (needs TensorFlow installed)", "output")
 
     # Settings a resumed run may change: they do not change what is trained.
     RESUMABLE_CHANGES: typing.ClassVar[tuple] = (
         "eval_steps", "log_every", "tpu", "model_dir", "export_dir", "overwrite",
+        "saved_model",
     )
 
     def backbone_overrides(self):
@@ -216,7 +268,9 @@ class PretrainConfig(Config):
         from tokdrop_keras.models.sizes import size_config
 
         shape = size_config(self.size, **self.backbone_overrides())
+        _check_choice(self, "backend", BACKENDS)
         _check_choice(self, "strategy", STRATEGIES)
+        check_backend_and_strategy(self.backend, self.strategy)
         _check_choice(self, "mixed_precision", MIXED_PRECISION)
         _check_choice(self, "jit_compile", JIT_COMPILE)
         if self.strategy == "tpu" and not self.tpu:

@@ -1,16 +1,67 @@
-"""The `tf.distribute` strategy of a run."""
+"""The distribution of a run: a `tf.distribute` strategy on TensorFlow,
+`keras.distribution` on JAX, behind one `scope()` / `num_replicas_in_sync`."""
 
-import tensorflow as tf
+import contextlib
+
+import keras
+
+try:
+    import tensorflow as tf
+except ImportError:
+    tf = None
 
 _MIRRORED_STRATEGIES = {}
 
 
-def make_strategy(name, tpu=""):
-    """The `tf.distribute` strategy called `name`.
+class JaxStrategy:
+    """A run's `keras.distribution` on JAX, used like a `tf.distribute`
+    strategy: `scope()` sets it for the model's building and training.
 
     Args:
-        name: `"default"` (one device), `"mirrored"` (all GPUs, or all
-            logical CPUs), `"multi_worker_mirrored"` or `"tpu"`.
+        distribution: a `keras.distribution.Distribution`, or `None` for
+            one device.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.distribution import JaxStrategy
+    strategy = JaxStrategy(None)
+    with strategy.scope():
+        pass
+    assert strategy.num_replicas_in_sync == 1
+    ```
+    """
+
+    def __init__(self, distribution):
+        self.distribution = distribution
+
+    @property
+    def num_replicas_in_sync(self):
+        if self.distribution is None:
+            return 1
+        return self.distribution.device_mesh.devices.size
+
+    @contextlib.contextmanager
+    def scope(self):
+        if self.distribution is None:
+            yield
+            return
+        previous = keras.distribution.distribution()
+        keras.distribution.set_distribution(self.distribution)
+        try:
+            yield
+        finally:
+            keras.distribution.set_distribution(previous)
+
+
+def make_strategy(name, tpu=""):
+    """The distribution strategy called `name`, for the loaded backend.
+
+    Args:
+        name: `"default"` (one device); on JAX `"data_parallel"`
+            (`keras.distribution.DataParallel` over all local devices: each
+            step sees the global batch, sharded); on TensorFlow
+            `"mirrored"` (all GPUs, or all logical CPUs),
+            `"multi_worker_mirrored"` or `"tpu"`.
         tpu: the TPU's address or name, for `"tpu"`.
 
     Example:
@@ -19,6 +70,19 @@ def make_strategy(name, tpu=""):
     assert strategy.num_replicas_in_sync == 1
     ```
     """
+    if keras.backend.backend() == "jax":
+        if name == "default":
+            return JaxStrategy(None)
+        if name == "data_parallel":
+            return JaxStrategy(keras.distribution.DataParallel())
+        raise ValueError(
+            f"Strategy {name!r} is not one of JAX's: use 'data_parallel' "
+            "(keras.distribution.DataParallel) or 'default'."
+        )
+    if name == "data_parallel":
+        raise ValueError(
+            "Strategy 'data_parallel' is JAX's; on TensorFlow use 'mirrored'."
+        )
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":

@@ -6,7 +6,6 @@ import sys
 import time
 
 import keras
-import tensorflow as tf
 
 from tokdrop_keras.backend import reset_data_seed
 from tokdrop_keras.data.pretraining import has_validation_split
@@ -160,6 +159,14 @@ def _describe_data_loss(config, run, error):
     return f"Unreadable training data: {where}.{kept}"
 
 
+def _data_loss_error():
+    """TensorFlow's error for an unreadable record (pretrain reads its
+    data with tf.data, on either backend)."""
+    import tensorflow as tf
+
+    return tf.errors.DataLossError
+
+
 def pretrain(config, callbacks=()):
     """Pretrains a masked LM with token dropping (or the baseline).
 
@@ -195,6 +202,13 @@ def pretrain(config, callbacks=()):
     if config.mixed_precision != "none":
         keras.mixed_precision.set_global_policy(config.mixed_precision)
     strategy = make_strategy(config.strategy, config.tpu)
+    if config.batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"`batch_size={config.batch_size}` does not split over the "
+            f"{strategy.num_replicas_in_sync} replicas of strategy "
+            f"{config.strategy!r}; use a multiple of "
+            f"{strategy.num_replicas_in_sync}."
+        )
     vocabulary = load_vocabulary(config.vocabulary)
     tokenizer = bert_tokenizer(vocabulary)
 
@@ -227,7 +241,7 @@ def pretrain(config, callbacks=()):
     with strategy.scope():
         model = build_masked_lm(config, tokenizer)
         model.optimizer.build(model.trainable_variables)
-    resumed_steps = run.restore(model) if run is not None else 0
+        resumed_steps = run.restore(model) if run is not None else 0
     train_data = train_data.skip(resumed_steps)
 
     # Callbacks: logs, checkpoints, TensorBoard.
@@ -259,17 +273,18 @@ def pretrain(config, callbacks=()):
                 resumed_steps
             )
         )
-        history = model.fit(
-            train_data,
-            check_first_batch=False,
-            initial_epoch=resumed_steps // interval,
-            epochs=-(-config.steps // interval),
-            steps_per_epoch=interval,
-            validation_data=eval_data,
-            callbacks=all_callbacks,
-            verbose=1 if sys.stdout.isatty() else 0,
-        )
-    except tf.errors.DataLossError as error:
+        with strategy.scope():  # on JAX, fit shards batches by it
+            history = model.fit(
+                train_data,
+                check_first_batch=False,
+                initial_epoch=resumed_steps // interval,
+                epochs=-(-config.steps // interval),
+                steps_per_epoch=interval,
+                validation_data=eval_data,
+                callbacks=all_callbacks,
+                verbose=1 if sys.stdout.isatty() else 0,
+            )
+    except _data_loss_error() as error:
         raise ValueError(_describe_data_loss(config, run, error)) from error
     train_seconds = time.perf_counter() - start
     if guard.stopped_at_step is not None:
@@ -306,7 +321,8 @@ def pretrain(config, callbacks=()):
         "final_train_loss": losses[-1] if losses else None,
     }
     if eval_data is not None:
-        evaluation = model.evaluate(eval_data, return_dict=True, verbose=0)
+        with strategy.scope():
+            evaluation = model.evaluate(eval_data, return_dict=True, verbose=0)
         summary["eval_loss"] = evaluation["loss"]
         summary["eval_accuracy"] = evaluation["accuracy"]
     if config.export_dir:
@@ -316,6 +332,7 @@ def pretrain(config, callbacks=()):
             config.export_dir,
             sequence_length=config.seq_length,
             overwrite=config.overwrite,
+            saved_model=config.saved_model,
         )
         summary["export_dir"] = config.export_dir
     if run is not None:

@@ -26,7 +26,7 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
 
 RUN_CONFIG_FILE = "run_config.json"
 CHECKPOINT_FILE = "checkpoint.weights.h5"
@@ -48,9 +48,9 @@ def write_json(path, value):
     ```
     """
     temporary = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
-    with tf.io.gfile.GFile(temporary, "w") as file:
+    with filesystem.open_file(temporary, "w") as file:
         json.dump(value, file)
-    tf.io.gfile.rename(temporary, path, overwrite=True)
+    filesystem.rename(temporary, path, overwrite=True)
 
 
 def read_json(path):
@@ -65,7 +65,7 @@ def read_json(path):
     assert read_json(path) == {"steps": 3, "loss": [9.0, 8.5]}
     ```
     """
-    with tf.io.gfile.GFile(path) as file:
+    with filesystem.open_file(path) as file:
         return json.load(file)
 
 
@@ -107,7 +107,7 @@ class RunDirectory:
                 `PretrainConfig.RESUMABLE_CHANGES`), naming them.
         """
         path = self.path(RUN_CONFIG_FILE)
-        if tf.io.gfile.exists(path):
+        if filesystem.exists(path):
             recorded = type(config).from_dict(read_json(path))
             differences = recorded.differences(
                 config, ignore=config.RESUMABLE_CHANGES
@@ -123,7 +123,7 @@ class RunDirectory:
                     "another model_dir, or the recorded settings "
                     f"({path})."
                 )
-        tf.io.gfile.makedirs(self.model_dir)
+        filesystem.makedirs(self.model_dir)
         write_json(path, config.to_dict())
 
     def restore(self, model):
@@ -137,12 +137,12 @@ class RunDirectory:
         self._remove_stale_temporaries()
         for name in (CHECKPOINT_FILE, PREVIOUS_CHECKPOINT_FILE):
             path = self.path(name)
-            if not tf.io.gfile.exists(path):
+            if not filesystem.exists(path):
                 continue
             with tempfile.TemporaryDirectory() as local:
                 local_path = os.path.join(local, CHECKPOINT_FILE)
                 try:
-                    tf.io.gfile.copy(path, local_path, overwrite=True)
+                    filesystem.copy(path, local_path, overwrite=True)
                     model.load_weights(local_path)
                 except Exception as error:  # h5py / Keras raise several types
                     warnings.warn(
@@ -164,21 +164,21 @@ class RunDirectory:
         with tempfile.TemporaryDirectory() as local:
             local_path = os.path.join(local, CHECKPOINT_FILE)
             model.save_weights(local_path)
-            tf.io.gfile.copy(local_path, temporary, overwrite=True)
+            filesystem.copy(local_path, temporary, overwrite=True)
         latest = self.path(CHECKPOINT_FILE)
-        if tf.io.gfile.exists(latest):
-            tf.io.gfile.rename(
+        if filesystem.exists(latest):
+            filesystem.rename(
                 latest, self.path(PREVIOUS_CHECKPOINT_FILE), overwrite=True
             )
-        tf.io.gfile.rename(temporary, latest, overwrite=True)
+        filesystem.rename(temporary, latest, overwrite=True)
         self.saved_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
     def _remove_stale_temporaries(self):
-        if not tf.io.gfile.isdir(self.model_dir):
+        if not filesystem.isdir(self.model_dir):
             return
-        for name in tf.io.gfile.listdir(self.model_dir):
+        for name in filesystem.listdir(self.model_dir):
             if name.endswith(TEMPORARY_SUFFIX) or ".json.tmp-" in name:
-                tf.io.gfile.remove(self.path(name))
+                filesystem.remove(self.path(name))
 
     def checkpoint_callback(self):
         """A Keras callback that saves a checkpoint after every epoch."""
