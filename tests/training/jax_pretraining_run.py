@@ -16,11 +16,12 @@ from tokdrop_keras.training.run_directory import RunDirectory
 
 
 def config(folder, name, **overrides):
-    return tokdrop_keras.PretrainConfig(
+    settings = dict(
         size="nano", num_layers=2, seq_length=32, batch_size=4, steps=4,
         checkpoint_every=2, eval_steps=1, log_every=1, seed=0,
-        model_dir=os.path.join(folder, name), **overrides,
+        model_dir=os.path.join(folder, name),
     )
+    return tokdrop_keras.PretrainConfig(**{**settings, **overrides})
 
 
 def losses(result):
@@ -68,9 +69,14 @@ def main(folder):
     results["restored_table_equal"] = bool(
         np.array_equal(table(fresh), table(parallel.model))
     )
+    # The same call again resumes from the last checkpoint (the end).
     resumed = tokdrop_keras.pretrain(config(
-        folder, "parallel", strategy="data_parallel", steps=6,
+        folder, "parallel", strategy="data_parallel",
+        export_dir=os.path.join(folder, "export"), overwrite=True,
     ))
+    results["resumed_table_equal"] = bool(
+        np.array_equal(table(resumed.model), table(parallel.model))
+    )
     results["resumed_from"] = resumed.summary["resumed_from_step"]
     results["resumed_steps"] = resumed.summary["steps"]
 

@@ -199,8 +199,6 @@ def pretrain(config, callbacks=()):
     run = RunDirectory(config.model_dir) if config.model_dir else None
     if run is not None:
         run.claim(config)
-    if config.mixed_precision != "none":
-        keras.mixed_precision.set_global_policy(config.mixed_precision)
     strategy = make_strategy(config.strategy, config.tpu)
     if config.batch_size % strategy.num_replicas_in_sync:
         raise ValueError(
@@ -226,6 +224,9 @@ def pretrain(config, callbacks=()):
         max_sequence_length=config.seq_length,
     )
     train_data = pretraining_dataset(split="train", **data_options)
+    # The first batch is checked on a twin of the training data: reading
+    # the training data itself would move its shuffles on.
+    twin_data = pretraining_dataset(split="train", **data_options)
     eval_data = None
     if has_validation_split(config.data):
         eval_data = (
@@ -237,7 +238,10 @@ def pretrain(config, callbacks=()):
         )
 
     # The model; a resumed run loads its latest checkpoint into it and
-    # continues the same data stream where it stopped.
+    # continues the same data stream where it stopped. The dtype policy is
+    # set after the data pipeline is built: its masking layers stay float32.
+    if config.mixed_precision != "none":
+        keras.mixed_precision.set_global_policy(config.mixed_precision)
     with strategy.scope():
         model = build_masked_lm(config, tokenizer)
         model.optimizer.build(model.trainable_variables)
@@ -266,13 +270,7 @@ def pretrain(config, callbacks=()):
     interval = config.checkpoint_interval
     start = time.perf_counter()
     try:
-        # The first batch is checked on a twin of the training data:
-        # reading the training data itself would move its shuffles on.
-        model.check_first_batch(
-            pretraining_dataset(split="train", **data_options).skip(
-                resumed_steps
-            )
-        )
+        model.check_first_batch(twin_data.skip(resumed_steps))
         with strategy.scope():  # on JAX, fit shards batches by it
             history = model.fit(
                 train_data,
