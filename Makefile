@@ -1,10 +1,16 @@
 # Quickstart targets: `make demo` and `make test` each create .venv if it is
-# missing and install the package into it first.
+# missing and install the package into it first. `make test` also builds
+# .venv-no-tensorflow (keras, keras-hub and JAX, without TensorFlow) and runs
+# the core tests there on JAX.
 PYTHON ?= python3.11
 VENV := .venv
 STAMP := $(VENV)/.installed
+NO_TF_VENV := .venv-no-tensorflow
+NO_TF_STAMP := $(NO_TF_VENV)/.installed
+# The tests that must pass without TensorFlow installed, on JAX.
+CORE_TESTS := tests/layers tests/models tests/test_without_tensorflow.py
 
-.PHONY: install test demo benchmark clean
+.PHONY: install test test-tensorflow test-no-tensorflow demo benchmark clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +20,28 @@ $(STAMP): $(VENV)/bin/python setup.py
 	$(VENV)/bin/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# keras-hub declares tensorflow-text as a requirement: installed without
+# its dependencies, the others listed in requirements/no_tensorflow.txt.
+$(NO_TF_STAMP): requirements/no_tensorflow.txt
+	$(PYTHON) -m venv $(NO_TF_VENV)
+	$(NO_TF_VENV)/bin/pip install --quiet --upgrade pip
+	$(NO_TF_VENV)/bin/pip install --quiet -r requirements/no_tensorflow.txt
+	$(NO_TF_VENV)/bin/pip install --quiet --no-deps keras-hub==0.32.0
+	touch $(NO_TF_STAMP)
+
 install: $(STAMP)
 
-test: $(STAMP)
+test: test-tensorflow test-no-tensorflow
+
+# Everything on TensorFlow (and JAX subprocesses: backend agreement, JAX
+# pretraining with data_parallel).
+test-tensorflow: $(STAMP)
 	$(VENV)/bin/python -m pytest -q -n 2 tests
+
+# The core on JAX, TensorFlow absent (the package is imported from here).
+test-no-tensorflow: $(NO_TF_STAMP)
+	KERAS_BACKEND=jax TOKDROP_EXPECT_NO_TENSORFLOW=1 \
+		$(NO_TF_VENV)/bin/python -m pytest -q -n 2 -p no:cacheprovider $(CORE_TESTS)
 
 demo: $(STAMP)
 	$(VENV)/bin/python experiments/demo.py
@@ -26,4 +50,4 @@ benchmark: $(STAMP)
 	$(VENV)/bin/python benchmarks/step_time.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) $(NO_TF_VENV) *.egg-info .pytest_cache

@@ -36,8 +36,13 @@ setuptools.setup(
         "matplotlib==3.11.2",
     ],
     extras_require={
-        # The notebook test executes colab/*.ipynb with nbclient.
+        # Keras' JAX backend (KERAS_BACKEND=jax); on GPUs install the
+        # matching jax[cuda12] instead.
+        "jax": ["jax[cpu]==0.10.2"],
+        # The notebook test executes colab/*.ipynb with nbclient; the
+        # backend-agreement and JAX pretraining tests run JAX subprocesses.
         "test": [
+            "jax[cpu]==0.10.2",
             "pytest==9.2.0",
             # The suite runs on both cores (`pytest -n 2`): TF's kernels on
             # these tiny models leave the second core mostly idle.

@@ -6,10 +6,14 @@ from the command line before importing tokdrop_keras; the flag stays in
 """
 
 import os
+import sys
+
+BACKENDS = ("auto", "tensorflow", "jax")
 
 
 def use_backend_flag(argv):
-    """Sets `KERAS_BACKEND` from `--backend NAME` / `--backend=NAME` in argv."""
+    """Sets `KERAS_BACKEND` from `--backend NAME` / `--backend=NAME` in argv;
+    an unsupported name exits 2 naming the supported ones."""
     for index, arg in enumerate(argv):
         if arg == "--backend" and index + 1 < len(argv):
             name = argv[index + 1]
@@ -17,5 +21,13 @@ def use_backend_flag(argv):
             name = arg.split("=", 1)[1]
         else:
             continue
+        if name not in BACKENDS:
+            script = os.path.basename(argv[0]) if argv else "script"
+            print(
+                f"{script}: error: --backend {name!r} is not supported; "
+                f"choose one of {', '.join(BACKENDS)} (PyTorch: see README).",
+                file=sys.stderr,
+            )
+            sys.exit(2)
         if name != "auto":
             os.environ["KERAS_BACKEND"] = name

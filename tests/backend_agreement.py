@@ -78,13 +78,13 @@ def write_inputs(folder):
 
 
 def kept_statistics(model, x):
-    """Over 20 training-mode calls: the share of special tokens kept, of
+    """Over 10 training-mode calls: the share of special tokens kept, of
     padding kept, and of kept slots that are real tokens."""
     specials, padding, real = [], [], []
     inputs = {k: x[k] for k in ("token_ids", "segment_ids", "padding_mask")}
     special = np.isin(x["token_ids"], [CLS, SEP, MASK])
     pad = x["padding_mask"] == 0
-    for _ in range(20):
+    for _ in range(10):
         _, positions = model.token_drop_backbone(
             inputs, training=True, return_kept_positions=True
         )
@@ -131,7 +131,7 @@ def run(folder):
     model.masked_lm_head.set_weights(start.masked_lm_head.get_weights())
     model.importance_tracker.set_weights(start.importance_tracker.get_weights())
     results["kept_statistics"] = kept_statistics(model, x)
-    losses = [float(model.train_on_batch(x, y, sample_weight=w, return_dict=True)["loss"]) for _ in range(30)]
+    losses = [float(model.train_on_batch(x, y, sample_weight=w, return_dict=True)["loss"]) for _ in range(20)]
     results["dropout_losses"] = np.array(losses)
     np.savez(os.path.join(folder, f"{backend}.npz"), **results)
 

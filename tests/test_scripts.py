@@ -26,6 +26,10 @@ def run_script(name, *argv):
         ("pretrain.py", ["--preset", "tiny"], "unrecognized arguments: --preset tiny"),
         ("finetune.py", [], "finetune.py: error: `export_dir` is required"),
         ("demo.py", ["--steps", "30"], "demo.py: error: `steps` (30) must be a multiple of 4"),
+        ("pretrain.py", ["--backend", "torch"], "pretrain.py: error: --backend 'torch' is not supported; choose one of auto, tensorflow, jax"),
+        ("pretrain.py", ["--backend", "jax", "--strategy", "mirrored"], "on JAX use strategy='data_parallel'"),
+        ("pretrain.py", ["--backend=jax", "--strategy", "tpu", "--tpu", "x"], "on JAX use strategy='data_parallel'"),
+        ("pretrain.py", ["--strategy", "data_parallel"], "on TensorFlow use 'mirrored'"),
     ],
 )
 def test_bad_input_is_one_line_naming_it(script, argv, message):

@@ -2,10 +2,10 @@
 predict on NumPy arrays and a `keras.utils.PyDataset`, `.keras` files, the
 keras-hub preset export; and the errors for what needs TensorFlow.
 
-CI runs this file (with tests/layers and tests/models) on JAX in a virtualenv
-without tensorflow or tensorflow-text (`requirements/no_tensorflow.txt`,
-`TOKDROP_EXPECT_NO_TENSORFLOW=1`); in the main environment it runs too, on
-whichever backend is loaded.
+`make test-no-tensorflow` runs this file (with tests/layers and
+tests/models) on JAX in a virtualenv without tensorflow or tensorflow-text
+(`requirements/no_tensorflow.txt`, `TOKDROP_EXPECT_NO_TENSORFLOW=1`). It runs
+on JAX only: the TensorFlow suite covers these paths on TensorFlow.
 """
 
 import importlib.util
@@ -25,6 +25,9 @@ from tokdrop_keras.backend import tensorflow_installed
 from tokdrop_keras.export import export_pretrained
 from tokdrop_keras.export import find_export_part
 
+pytestmark = pytest.mark.skipif(
+    keras.backend.backend() != "jax", reason="the JAX (no-TensorFlow) run"
+)
 WITHOUT_TENSORFLOW = not tensorflow_installed()
 no_tensorflow_only = pytest.mark.skipif(
     not WITHOUT_TENSORFLOW, reason="checks the errors without TensorFlow"

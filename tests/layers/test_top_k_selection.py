@@ -53,3 +53,25 @@ def test_mask_to_positions_in_sequence_order():
     np.testing.assert_array_equal(
         mask_to_positions(mask, 3), [[0, 2, 3], [1, 2, 4]]
     )
+
+
+@pytest.mark.parametrize("with_tie_keys", [False, True])
+def test_sorting_selects_exactly_what_the_search_selects(with_tie_keys):
+    from tokdrop_keras.layers.top_k_selection import select_positions
+
+    rng = np.random.default_rng(0)
+    # Few distinct scores: many ties at each row's cut.
+    scores = rng.integers(0, 4, (16, 24)).astype("float32")
+    scores[:, 0] = np.inf
+    scores[:, -3:] = -np.inf
+    tie_keys = None
+    if with_tie_keys:
+        tie_keys = rng.integers(0, 2**31 - 1, (16, 24)).astype("int32")
+        tie_keys[:, 5] = tie_keys[:, 6]  # equal tie keys: earlier position
+    keys = sortable_keys(scores)
+    search, sort = (
+        np.asarray(select_positions(keys, 9, tie_keys=tie_keys, method=m))
+        for m in ("search", "sort")
+    )
+    np.testing.assert_array_equal(search, sort)
+    assert (np.diff(search, axis=1) > 0).all()

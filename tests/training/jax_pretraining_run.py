@@ -69,17 +69,6 @@ def main(folder):
     results["restored_table_equal"] = bool(
         np.array_equal(table(fresh), table(parallel.model))
     )
-    # The same call again resumes from the last checkpoint (the end).
-    resumed = tokdrop_keras.pretrain(config(
-        folder, "parallel", strategy="data_parallel",
-        export_dir=os.path.join(folder, "export"), overwrite=True,
-    ))
-    results["resumed_table_equal"] = bool(
-        np.array_equal(table(resumed.model), table(parallel.model))
-    )
-    results["resumed_from"] = resumed.summary["resumed_from_step"]
-    results["resumed_steps"] = resumed.summary["steps"]
-
     # Mixed precision, data parallel.
     keras.mixed_precision.set_global_policy("float32")
     mixed = tokdrop_keras.pretrain(config(

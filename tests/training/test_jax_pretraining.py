@@ -48,11 +48,10 @@ def test_data_parallel_keeps_one_table(results):
     assert results["steps"] == 4
 
 
-def test_checkpoints_restore_the_table_and_resume(results):
+def test_checkpoints_restore_the_table(results):
+    # What pretrain's resume loads: the step and the table.
     assert results["restored_step"] == 4
     assert results["restored_table_equal"]
-    assert (results["resumed_from"], results["resumed_steps"]) == (4, 4)
-    assert results["resumed_table_equal"]
 
 
 def test_mixed_bfloat16_and_the_export(results):

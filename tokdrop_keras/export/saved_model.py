@@ -328,7 +328,7 @@ def saved_model_from_preset(preset_dir, path):
         )
 
 
-def main(argv=None):
+def _main(argv=None):
     """`python -m tokdrop_keras.export.saved_model PRESET_DIR OUTPUT_DIR`."""
     import argparse
 
@@ -344,6 +344,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    import tokdrop_keras  # noqa: F401  (registers the layers)
-
-    main()
+    _main()

@@ -1,9 +1,8 @@
 import keras
 from keras import ops
 
-from tokdrop_keras.layers.top_k_selection import mask_to_positions
+from tokdrop_keras.layers.top_k_selection import select_positions
 from tokdrop_keras.layers.top_k_selection import sortable_keys
-from tokdrop_keras.layers.top_k_selection import top_k_mask
 
 DEFAULT_KEEP_FRACTION = 0.5
 
@@ -151,8 +150,9 @@ class TokenDrop(keras.layers.Layer):
                 dtype="int32",
                 seed=self.seed_generator,
             )
-        kept = top_k_mask(sortable_keys(scores), keep_tokens, tie_keys=tie_keys)
-        positions = mask_to_positions(kept, keep_tokens)
+        positions = select_positions(
+            sortable_keys(scores), keep_tokens, tie_keys=tie_keys
+        )
         kept_hidden_states = ops.take_along_axis(
             hidden_states, positions[:, :, None], axis=1
         )

@@ -152,3 +152,80 @@ def mask_to_positions(mask, k):
         (batch_size, k + 1),
     )
     return scattered[:, :k]
+
+
+def top_k_positions_by_sorting(keys, k, tie_keys=None):
+    """`mask_to_positions(top_k_mask(keys, k, tie_keys=tie_keys), k)` by
+    sorting: `ops.top_k` (after a stable `argsort` by `tie_keys`), then a
+    sort of the `k` positions.
+
+    The same selection as the bitwise search, ties included, where the
+    backend's `argsort` is stable (JAX's is). `benchmarks/top_k_selection.py`
+    measures both; `select_positions` uses the faster.
+
+    Args:
+        keys: int32 tensor `[batch, seq]`.
+        k: int.
+        tie_keys: optional int32 tensor `[batch, seq]` of values in
+            `[0, 2**31 - 1)`.
+
+    Returns:
+        An int32 tensor `[batch, k]`, increasing along each row.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.top_k_selection import top_k_positions_by_sorting
+    keys = np.array([[5, 1, 7, 3, 7], [2, 2, 2, 9, 0]], "int32")
+    positions = top_k_positions_by_sorting(keys, 2)
+    assert keras.ops.convert_to_numpy(positions).tolist() == [[2, 4], [0, 3]]
+    ```
+    """
+    keys = ops.convert_to_tensor(keys, "int32")
+    if tie_keys is None:
+        _, positions = ops.top_k(keys, k, sorted=False)
+    else:
+        order = ops.argsort(-ops.convert_to_tensor(tie_keys, "int32"), axis=1)
+        _, ranks = ops.top_k(
+            ops.take_along_axis(keys, order, axis=1), k, sorted=False
+        )
+        positions = ops.take_along_axis(order, ranks, axis=1)
+    return ops.sort(ops.cast(positions, "int32"), axis=1)
+
+
+# How each backend selects, by measurement (benchmarks/top_k_selection.py):
+# on TensorFlow's XLA:CPU a sort in the step slows its dropout (see above).
+SELECTION_BY_BACKEND = {"tensorflow": "search", "jax": "search"}
+
+
+def select_positions(keys, k, tie_keys=None, method=None):
+    """The positions of each row's `k` largest keys, in increasing order.
+
+    Equal keys at the cut go to the larger `tie_keys`, then to the earlier
+    positions, whichever the method.
+
+    Args:
+        keys: int32 tensor `[batch, seq]`.
+        k: int.
+        tie_keys: optional int32 tensor `[batch, seq]`.
+        method: `"search"` (`top_k_mask`, no sort), `"sort"`
+            (`top_k_positions_by_sorting`), or `None`: the backend's
+            entry in `SELECTION_BY_BACKEND`.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.top_k_selection import select_positions
+    keys = np.array([[5, 1, 7, 3, 7]], "int32")
+    for method in ("search", "sort"):
+        positions = select_positions(keys, 3, method=method)
+        assert keras.ops.convert_to_numpy(positions).tolist() == [[0, 2, 4]]
+    ```
+    """
+    if method is None:
+        import keras
+
+        method = SELECTION_BY_BACKEND.get(keras.backend.backend(), "search")
+    if method == "sort":
+        return top_k_positions_by_sorting(keys, k, tie_keys=tie_keys)
+    if method != "search":
+        raise ValueError(f"Unknown selection method {method!r}.")
+    return mask_to_positions(top_k_mask(keys, k, tie_keys=tie_keys), k)
