@@ -9,6 +9,7 @@ NO_TF_VENV := .venv-no-tensorflow
 NO_TF_STAMP := $(NO_TF_VENV)/.installed
 # The tests that must pass without TensorFlow installed, on JAX.
 CORE_TESTS := tests/layers tests/models tests/test_without_tensorflow.py
+NO_TF_WORKERS ?= 2
 
 .PHONY: install test test-tensorflow test-no-tensorflow demo benchmark clean
 
@@ -31,7 +32,10 @@ $(NO_TF_STAMP): requirements/no_tensorflow.txt
 
 install: $(STAMP)
 
-test: test-tensorflow test-no-tensorflow
+# Both suites at once: the TensorFlow suite leaves a core idle at times
+# (subprocesses, its longest tests at the end), which the JAX run fills.
+test: $(STAMP) $(NO_TF_STAMP)
+	$(MAKE) --no-print-directory -j2 test-tensorflow test-no-tensorflow NO_TF_WORKERS=1
 
 # Everything on TensorFlow (and JAX subprocesses: backend agreement, JAX
 # pretraining with data_parallel).
@@ -41,7 +45,7 @@ test-tensorflow: $(STAMP)
 # The core on JAX, TensorFlow absent (the package is imported from here).
 test-no-tensorflow: $(NO_TF_STAMP)
 	KERAS_BACKEND=jax TOKDROP_EXPECT_NO_TENSORFLOW=1 \
-		$(NO_TF_VENV)/bin/python -m pytest -q -n 2 -p no:cacheprovider $(CORE_TESTS)
+		$(NO_TF_VENV)/bin/python -m pytest -q -n $(NO_TF_WORKERS) -p no:cacheprovider $(CORE_TESTS)
 
 demo: $(STAMP)
 	$(VENV)/bin/python experiments/demo.py

@@ -61,6 +61,30 @@ def test_import_picks_the_backend_and_loads_only_the_model_stack():
     )
 
 
+def test_import_honours_keras_backend_jax_without_the_tensorflow_flag():
+    environ = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    code = (
+        "import os, keras, tokdrop_keras; "
+        "print(keras.backend.backend(), os.environ.get('XLA_FLAGS'))"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True,
+        env={**environ, "KERAS_BACKEND": "jax"}, timeout=300,
+    )
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert process.stdout.strip().splitlines()[-1] == "jax None"
+
+
+def test_an_unsupported_backend_is_named_on_import():
+    process = subprocess.run(
+        [sys.executable, "-c", "import tokdrop_keras"], capture_output=True,
+        text=True, env={**os.environ, "KERAS_BACKEND": "numpy"}, timeout=300,
+    )
+    assert process.returncode == 1
+    assert "backend='numpy'" in process.stderr
+    assert "Set KERAS_BACKEND=jax or KERAS_BACKEND=tensorflow" in process.stderr
+
+
 def test_lazy_names_resolve():
     assert tokdrop_keras.pretrain.__module__ == "tokdrop_keras.training.pretraining"
     assert tokdrop_keras.PretrainConfig().size in tokdrop_keras.models.SIZES

@@ -193,7 +193,10 @@ def top_k_positions_by_sorting(keys, k, tie_keys=None):
 
 
 # How each backend selects, by measurement (benchmarks/top_k_selection.py):
-# on TensorFlow's XLA:CPU a sort in the step slows its dropout (see above).
+# on TensorFlow's XLA:CPU a sort in the step slows its dropout (see above);
+# on JAX's XLA:CPU the search alone takes 0.59 / 0.36 ms against the sort's
+# 1.13 / 1.07 ms (B32 S128 / B8 S512), and in a whole train step the two are
+# within noise (1.385 vs 1.295 s). One method everywhere, then.
 SELECTION_BY_BACKEND = {"tensorflow": "search", "jax": "search"}
 
 
