@@ -106,7 +106,8 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 
 def test_a_finished_run_whose_export_was_lost_re_exports_without_training(tmp_path):
     config = tiny_config(
-        model_dir=str(tmp_path / "model"), export_dir=str(tmp_path / "export")
+        model_dir=str(tmp_path / "model"), export_dir=str(tmp_path / "export"),
+        saved_model=False,  # the preset is enough to show the re-export
     )
     first = tokdrop_keras.pretrain(config)
     stale = tmp_path / ".export.tmp-0badf00d"  # a killed export's leftovers
@@ -150,9 +151,17 @@ def test_an_empty_split_and_a_sequence_too_short_to_mask_are_named(tmp_path):
 
 
 def test_fine_tuning_longer_than_the_export_is_refused(tmp_path):
+    # An export as pretrain(seq_length=32) writes it (untrained: the check
+    # reads the shapes only).
     export_dir = str(tmp_path / "export")
-    tokdrop_keras.pretrain(
-        tiny_config(steps=1, checkpoint_every=1, export_dir=export_dir)
+    tokenizer = tokdrop_keras.data.bert_tokenizer()
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=tokenizer.vocabulary_size(),
+        max_sequence_length=32, num_layers=2,
+    )
+    tokdrop_keras.export.export_pretrained(
+        tokdrop_keras.TokenDropMaskedLM(backbone), tokenizer, export_dir,
+        sequence_length=32,
     )
     for encoder in ("preset", "saved_model"):
         with pytest.raises(ValueError, match=r"`seq_length` \(64\) is above the export's max_sequence_length \(32\)"):

@@ -39,3 +39,13 @@ def test_table_and_plots(tmp_path):
     assert {"loss_curves.png", "importance.png", "results.md", "results.json"} <= set(
         os.listdir(tmp_path)
     )
+
+
+def test_a_zero_baseline_value_has_no_ratio():
+    # A tiny run's held-out accuracy can be exactly 0.
+    table = report.results_table({
+        "baseline": {"eval_accuracy": 0.0, "eval_loss": 8.0},
+        "token_drop": {"eval_accuracy": 0.25, "eval_loss": 6.0},
+    })
+    assert "| held-out MLM accuracy (full model) | 0.000 | 0.250 | n/a |" in table
+    assert "| held-out MLM loss (full model) | 8.000 | 6.000 | 0.750 |" in table

@@ -45,8 +45,8 @@ def compare(config):
     import tempfile
     results, table = tokdrop_keras.compare(tokdrop_keras.ComparisonConfig(
         output_dir=tempfile.mkdtemp(), size="nano", num_layers=2,
-        seq_length=32, batch_size=4, steps=4, finetune_steps=2,
-        finetune_seq_length=32,
+        seq_length=32, batch_size=4, steps=4, eval_steps=1,
+        saved_model=False, finetune_steps=2, finetune_seq_length=32,
     ))
     assert results["token_drop"]["steps"] == 4
     assert "| held-out MLM loss (full model) |" in table

@@ -371,6 +371,8 @@ class ComparisonConfig(Config):
     batch_size: int = setting(32, "global batch size")
     steps: int = setting(400, "pretraining steps per arm")
     learning_rate: float = setting(1e-3, "peak pretraining learning rate")
+    eval_steps: int = setting(10, "held-out batches per evaluation (four per arm, and a last one)")
+    saved_model: bool = setting(True, "also export each arm's TF-Hub SavedModel")
     finetune_steps: int = setting(250, "fine-tuning steps per epoch")
     finetune_epochs: int = setting(1, "fine-tuning epochs")
     finetune_seq_length: int = setting(64, "fine-tuning tokens per example")
@@ -390,11 +392,12 @@ class ComparisonConfig(Config):
             learning_rate=self.learning_rate,
             # Four held-out evaluations along the way, for the curves.
             checkpoint_every=self.steps // 4,
-            eval_steps=10,
+            eval_steps=self.eval_steps,
             log_every=max(self.steps // 10, 1),
             seed=self.seed,
             export_dir=os.path.join(self.output_dir, arm, "export"),
             overwrite=True,
+            saved_model=self.saved_model,
             token_drop=arm == "token_drop",
         )
 

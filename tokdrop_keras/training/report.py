@@ -93,9 +93,10 @@ def results_table(results):
         if key not in results["baseline"] or key not in results["token_drop"]:
             continue
         base, drop = results["baseline"][key], results["token_drop"][key]
+        ratio = f"{drop / base:.3f}" if base else "n/a"  # e.g. accuracy 0
         lines.append(
             f"| {label} | {fmt.format(base)} | {fmt.format(drop)} "
-            f"| {drop / base:.3f} |"
+            f"| {ratio} |"
         )
     baseline_evals = results["baseline"].get("eval_history") or []
     if baseline_evals:
