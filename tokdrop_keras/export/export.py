@@ -1,5 +1,6 @@
 import os
 
+import keras
 import keras_hub
 
 from tokdrop_keras.export.atomic_directory import atomic_directory
@@ -9,6 +10,7 @@ from tokdrop_keras.export.layout import PRESET_DIR
 from tokdrop_keras.export.layout import SAVED_MODEL_DIR
 from tokdrop_keras.backend import require_tensorflow
 from tokdrop_keras.export.saved_model import NO_TENSORFLOW_ALTERNATIVE
+from tokdrop_keras.export.saved_model import export_bert_saved_model
 from tokdrop_keras.export.saved_model import saved_model_from_preset
 
 
@@ -84,7 +86,9 @@ def export_pretrained(
             tokenizer,
             sequence_length=min(sequence_length, backbone.max_sequence_length),
         ).save_to_preset(preset_dir)
-        if saved_model:
+        if saved_model and keras.backend.backend() == "tensorflow":
+            export_bert_saved_model(backbone, os.path.join(tmp, SAVED_MODEL_DIR))
+        elif saved_model:  # another backend: in a TensorFlow process
             saved_model_from_preset(
                 preset_dir, os.path.join(tmp, SAVED_MODEL_DIR)
             )

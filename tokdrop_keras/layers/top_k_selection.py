@@ -10,6 +10,7 @@ key, and the selected positions come out in sequence order. Written in
 scores and tie keys.
 """
 
+import keras
 import numpy as np
 from keras import ops
 
@@ -224,8 +225,6 @@ def select_positions(keys, k, tie_keys=None, method=None):
     ```
     """
     if method is None:
-        import keras
-
         method = SELECTION_BY_BACKEND.get(keras.backend.backend(), "search")
     if method == "sort":
         return top_k_positions_by_sorting(keys, k, tie_keys=tie_keys)

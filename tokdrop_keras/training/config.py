@@ -79,8 +79,6 @@ def check_backend_and_strategy(backend, strategy):
     """
     import keras
 
-    from tokdrop_keras.backend import require_tensorflow
-
     loaded = keras.backend.backend()
     if backend not in ("auto", loaded):
         raise ValueError(
@@ -88,11 +86,6 @@ def check_backend_and_strategy(backend, strategy):
             f"{loaded!r}: set KERAS_BACKEND={backend} before anything imports "
             "keras (pretrain.py --backend does)."
         )
-    require_tensorflow(
-        "pretrain() (its tf.data corpus pipeline)",
-        "Train with TokenDropMaskedLM.fit on NumPy arrays or a "
-        "keras.utils.PyDataset instead.",
-    )
     if loaded == "jax" and strategy not in ("default", "data_parallel"):
         raise ValueError(
             f"strategy={strategy!r} is a tf.distribute strategy; on JAX use "
