@@ -18,6 +18,8 @@ setuptools.setup(
         "tokdrop_keras": [
             "data/assets/*.md",
             "data/assets/*.txt",
+            "data/assets/byte_pair/*",
+            "data/assets/sentencepiece/*",
             "data/assets/pretrain/*.txt.gz",
             "data/assets/sentiment/*.tsv",
         ]

@@ -1,22 +1,30 @@
-r"""Trains the WordPiece vocabulary shipped for the embedded corpus.
+r"""Learns the vocabularies shipped for the embedded corpus, one per kind.
 
-The shipped `tokdrop_keras/data/assets/vocab.txt` was built with:
+The shipped files were built with (from the repository root):
 
-    python experiments/build_vocabulary.py \
+    python experiments/build_vocabulary.py --kind wordpiece \
         --output tokdrop_keras/data/assets/vocab.txt
+    python experiments/build_vocabulary.py --kind byte_pair \
+        --output tokdrop_keras/data/assets/byte_pair
+    python experiments/build_vocabulary.py --kind sentencepiece \
+        --output tokdrop_keras/data/assets/sentencepiece
 
-Any other corpus: `--corpus "my/texts/*.txt.gz" --vocabulary_size 30522`.
+WordPiece serves BERT and DistilBERT, byte-level BPE RoBERTa, SentencePiece
+XLM-RoBERTa. Any other corpus: `--corpus "my/texts/*.txt.gz"
+--vocabulary_size 30522`.
 """
 
 import argparse
 import time
 
+from tokdrop_keras.data import TOKENIZER_KINDS
 from tokdrop_keras.data import embedded_corpus_files
-from tokdrop_keras.data import train_vocabulary
+from tokdrop_keras.data import train_tokenizer
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=TOKENIZER_KINDS, default="wordpiece")
     parser.add_argument(
         "--corpus",
         nargs="+",
@@ -25,18 +33,20 @@ def main():
         "transparently, gs:// allowed). Default: the embedded corpus.",
     )
     parser.add_argument("--vocabulary_size", type=int, default=8192)
-    parser.add_argument("--output", required=True, help="vocab.txt to write")
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="vocab.txt to write (wordpiece), else a folder",
+    )
     args = parser.parse_args()
     start = time.time()
-    vocabulary = train_vocabulary(
+    written = train_tokenizer(
+        args.kind,
         args.corpus or embedded_corpus_files(),
-        vocabulary_size=args.vocabulary_size,
-        vocabulary_output_file=args.output,
+        args.vocabulary_size,
+        args.output,
     )
-    print(
-        f"Wrote {len(vocabulary)} tokens to {args.output} in "
-        f"{time.time() - start:.0f} s."
-    )
+    print(f"Wrote the {args.kind} vocabulary {written} in {time.time() - start:.0f} s.")
 
 
 if __name__ == "__main__":

@@ -13,9 +13,13 @@ PACKAGE = os.path.dirname(tokdrop_keras.__file__)
 ALLOWED = {
     "layers": {"backend", "layers", "models"},  # models.layout only
     "metrics": set(),
-    "models": {"backend", "inputs", "layers", "metrics", "models", "optimizers"},
-    "data": {"data", "inputs", "special_tokens"},
-    "export": {"backend", "export", "filesystem", "inputs"},
+    "models": {
+        "backend", "filesystem", "inputs", "layers", "metrics", "models",
+        "optimizers", "special_tokens",
+    },
+    # models.architectures: which tokenizer, inputs and packing each has.
+    "data": {"data", "inputs", "models", "special_tokens"},
+    "export": {"backend", "export", "filesystem", "inputs", "models", "special_tokens"},
 }
 
 

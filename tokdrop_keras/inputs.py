@@ -9,6 +9,8 @@ MASK_POSITIONS = "mask_positions"
 # of `BertMaskedLMPreprocessor`).
 BERT_BACKBONE_INPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)
 BERT_MASKED_LM_INPUTS = BERT_BACKBONE_INPUTS + (MASK_POSITIONS,)
+# RoBERTa, XLM-RoBERTa and DistilBERT have no segment ids.
+NO_SEGMENT_BACKBONE_INPUTS = (TOKEN_IDS, PADDING_MASK)
 
 # TF Hub's (and Model Garden's) names of the BERT backbone inputs.
 TF_HUB_INPUTS = {

@@ -36,6 +36,11 @@ from tokdrop_keras.data.tfds_builders import tfds_builder
 from tokdrop_keras.data.tfrecords import find_unreadable_record
 from tokdrop_keras.data.tfrecords import token_id_records
 from tokdrop_keras.data.tfrecords import write_pretraining_tfrecords
+from tokdrop_keras.data.tokenizers import SHIPPED_VOCABULARIES
+from tokdrop_keras.data.tokenizers import TOKENIZER_KINDS
+from tokdrop_keras.data.tokenizers import load_tokenizer
+from tokdrop_keras.data.tokenizers import tokenizer_kind
+from tokdrop_keras.data.tokenizers import train_tokenizer
 from tokdrop_keras.data.vocabulary import bert_tokenizer
 from tokdrop_keras.data.vocabulary import check_vocabulary
 from tokdrop_keras.data.vocabulary import load_vocabulary

@@ -3,10 +3,12 @@
 import keras_hub
 import tensorflow as tf
 
+from tokdrop_keras.inputs import BERT_BACKBONE_INPUTS
 from tokdrop_keras.inputs import MASK_POSITIONS
 from tokdrop_keras.inputs import PADDING_MASK
 from tokdrop_keras.inputs import SEGMENT_IDS
 from tokdrop_keras.inputs import TOKEN_IDS
+from tokdrop_keras.special_tokens import special_token_ids
 
 
 def max_predictions_for(sequence_length, mask_rate=0.15):
@@ -25,11 +27,12 @@ def max_predictions_for(sequence_length, mask_rate=0.15):
 class MaskedLMInputs:
     """Turns batches of packed token ids into masked-LM model inputs.
 
-    Adds `[CLS]`/`[SEP]` and padding (keras-hub `StartEndPacker`), then
-    masks with keras-hub's `MaskedLMMaskGenerator`: `mask_rate` of the
-    tokens (rounded up per sequence, at most `max_predictions`), 80%
-    `[MASK]`, 10% random token, 10% unchanged; the tokenizer's special
-    tokens (`[CLS]`, `[SEP]`, `[PAD]`, `[MASK]`) are never selected.
+    Adds the tokenizer's start and end tokens (`[CLS]`/`[SEP]`, `<s>`/`</s>`)
+    and padding (keras-hub `StartEndPacker`), then masks with keras-hub's
+    `MaskedLMMaskGenerator`: `mask_rate` of the tokens (rounded up per
+    sequence, at most `max_predictions`), 80% the tokenizer's mask token,
+    10% random token, 10% unchanged; special tokens (start, end, padding,
+    mask, unknown) are never selected. All ids come from the tokenizer.
 
     `pack` is stateless and may run in a parallel map; `mask` draws random
     numbers, so it must run in a sequential map: its op seeds are fixed by
@@ -37,11 +40,15 @@ class MaskedLMInputs:
     goes on (fresh masks) from one epoch to the next.
 
     Args:
-        tokenizer: a `keras_hub.models.BertTokenizer`.
+        tokenizer: a keras-hub tokenizer (`BertTokenizer`,
+            `DistilBertTokenizer`, `RobertaTokenizer`,
+            `XLMRobertaTokenizer`).
         sequence_length: int. Length of the sequences, specials included.
         mask_rate: float. Fraction of the tokens to predict.
         max_predictions: int or `None` (`round(mask_rate * sequence_length)`).
         seed: int. Seed of the masks.
+        input_keys: the backbone's inputs (`segment_ids`, all 0, only
+            where they are among them, as for BERT).
 
     Example:
     ```python
@@ -67,24 +74,30 @@ class MaskedLMInputs:
         mask_rate=0.15,
         max_predictions=None,
         seed=0,
+        input_keys=BERT_BACKBONE_INPUTS,
     ):
         if max_predictions is None:
             max_predictions = max_predictions_for(sequence_length, mask_rate)
+        ids = special_token_ids(tokenizer)  # raises naming a missing token
+        start, end, mask = ids["always_keep_ids"][:3]
         self.sequence_length = sequence_length
         self.max_predictions = max_predictions
         self.seed = seed
+        self.input_keys = tuple(input_keys)
         self.packer = keras_hub.layers.StartEndPacker(
             sequence_length=sequence_length,
-            start_value=tokenizer.cls_token_id,
-            end_value=tokenizer.sep_token_id,
-            pad_value=tokenizer.pad_token_id,
+            start_value=start,
+            end_value=end,
+            pad_value=ids["always_drop_ids"][0],
         )
         self.masker = keras_hub.layers.MaskedLMMaskGenerator(
             vocabulary_size=tokenizer.vocabulary_size(),
             mask_selection_rate=mask_rate,
-            mask_token_id=tokenizer.mask_token_id,
+            mask_token_id=mask,
             mask_selection_length=max_predictions,
-            unselectable_token_ids=tokenizer.special_token_ids,
+            unselectable_token_ids=sorted(
+                set(ids["always_keep_ids"] + ids["always_drop_ids"])
+            ),
         )
 
     def pack(self, token_ids):
@@ -123,6 +136,11 @@ class MaskedLMInputs:
             MASK_POSITIONS: tf.ensure_shape(
                 tf.cast(masked["mask_positions"], "int32"), predictions_shape
             ),
+        }
+        x = {
+            key: value
+            for key, value in x.items()
+            if key in self.input_keys or key == MASK_POSITIONS
         }
         mask_ids = tf.ensure_shape(
             tf.cast(masked["mask_ids"], "int32"), predictions_shape

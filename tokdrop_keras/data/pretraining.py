@@ -13,7 +13,9 @@ from tokdrop_keras.data.packing import tokenize_documents
 from tokdrop_keras.data.tfds_builders import tfds_builder
 from tokdrop_keras.data.tfrecords import TokenIdParser
 from tokdrop_keras.data.tfrecords import token_id_records
-from tokdrop_keras.data.vocabulary import bert_tokenizer
+from tokdrop_keras.data.tokenizers import load_tokenizer
+from tokdrop_keras.models.architectures import get_architecture
+from tokdrop_keras.special_tokens import special_token_ids
 
 DOCUMENT_SHUFFLE_BUFFER = 1_000
 SEQUENCE_SHUFFLE_BUFFER = 10_000
@@ -75,6 +77,68 @@ def _documents(source, split, data_dir, seed, shuffle):
     return text_dataset(pattern, split)
 
 
+# At most this many documents, 8 at a time until one holds a token, are
+# read at construction to check that the text tokenizes to something.
+DOCUMENTS_CHECKED = 256
+
+
+def _fresh_sentencepiece(tokenizer):
+    """A new copy of a SentencePiece tokenizer, other tokenizers as they are.
+
+    keras-hub builds a SentencePiece tokenizer's tf-text model when it is
+    constructed, as a kernel in TensorFlow's kernel cache, which
+    `tf.random.set_seed` (and so `keras.utils.set_random_seed`, building a
+    model) clears: its datasets would then fail with "Resource ...
+    SentencepieceOp ... does not exist". A copy made here lives as long as
+    the kernel cache is not cleared again (seed first, then build data).
+    """
+    proto = getattr(tokenizer, "proto", None)
+    if proto is None:
+        return tokenizer
+    return type(tokenizer)(proto=proto, sequence_length=tokenizer.sequence_length)
+
+
+def check_documents_tokenize(documents, tokenizer, source):
+    """Raises unless the first documents of `source` hold a token.
+
+    Without it, a corpus that tokenizes to nothing (control characters,
+    a vocabulary of another script) would make the repeated pipeline loop
+    forever looking for a first sequence.
+
+    Example:
+    ```python
+    from tokdrop_keras.data.pretraining import check_documents_tokenize
+    tokenizer = tokdrop_keras.data.load_tokenizer("bert")
+    documents = tf.data.Dataset.from_tensor_slices(["\x01\x02", "\x03"])
+    try:
+        check_documents_tokenize(documents, tokenizer, "control.txt")
+        raise AssertionError("a corpus without tokens was accepted")
+    except ValueError as error:
+        assert "tokenize to nothing" in str(error)
+    ```
+    """
+    checked = 0
+    # Tokenized eagerly, outside tf.data: keras-hub builds a tokenizer's
+    # TensorFlow ops in the first tf.data function that calls it, and a
+    # SentencePiece model built in this check's function would vanish with
+    # it, failing the training pipeline's calls.
+    for batch in documents.take(DOCUMENTS_CHECKED).batch(8):
+        texts = [text.decode("utf-8") for text in batch.numpy()]
+        token_ids = tokenizer(texts)
+        if hasattr(token_ids, "flat_values"):
+            tokens = int(tf.size(token_ids.flat_values))
+        else:  # keras-hub's Python tokenizers return lists
+            tokens = sum(len(ids) for ids in token_ids)
+        if tokens > 0:
+            return
+        checked += len(texts)
+    raise ValueError(
+        f"The documents of {source!r} tokenize to nothing with "
+        f"{type(tokenizer).__name__} (the first {checked} checked): no "
+        "token to pretrain on. Is it the right file and vocabulary?"
+    )
+
+
 def pretraining_dataset(
     source="embedded",
     split="train",
@@ -88,20 +152,30 @@ def pretraining_dataset(
     max_sequence_length=None,
     shuffle=True,
     data_dir=None,
+    architecture="bert",
+    tokenizer=None,
 ):
-    """Masked-LM batches for `TokenDropBertMaskedLM` (or `BertMaskedLM`).
+    """Masked-LM batches for `TokenDropMaskedLM` (or keras-hub's masked LM)
+    of an architecture.
 
-    Documents are tokenized (lowercase WordPiece, keras-hub
-    `BertTokenizer`), concatenated and cut into `[CLS] ... [SEP]` sequences
-    of `sequence_length` tokens (`pack_token_ids`; segment ids 0, no
-    next-sentence task), then masked dynamically (`MaskedLMInputs`): fresh
-    masks every epoch, the same stream for the same `seed`.
+    Documents are tokenized with the architecture's tokenizer (`tokenizer`,
+    or `load_tokenizer(architecture, vocabulary)`: lowercase WordPiece for
+    BERT and DistilBERT, byte-level BPE for RoBERTa, SentencePiece for
+    XLM-R) and packed as the architecture was pretrained
+    (`pack_token_ids`): BERT and DistilBERT concatenate the documents and
+    cut `[CLS] ... [SEP]` sequences of `sequence_length` tokens (segment
+    ids 0, no next-sentence task, as Model Garden's token-dropping
+    records); RoBERTa and XLM-R pack FULL-SENTENCES, documents joined by an
+    extra `</s>`, into `<s> ... </s>` sequences. Then masked dynamically
+    with the tokenizer's mask token (`MaskedLMInputs`): fresh masks every
+    epoch, the same stream for the same `seed`.
 
-    Yields `(x, mask_ids, mask_weights)` with
-    `x = {"token_ids", "segment_ids", "padding_mask", "mask_positions"}`:
-    int32 `[batch_size, sequence_length]` (and `[batch_size,
-    max_predictions]` for `mask_positions`); `mask_ids` int32 and
-    `mask_weights` float32 `[batch_size, max_predictions]`.
+    Yields `(x, mask_ids, mask_weights)` with `x` the architecture's
+    masked-LM inputs (BERT: `{"token_ids", "segment_ids", "padding_mask",
+    "mask_positions"}`; the others have no `segment_ids`): int32
+    `[batch_size, sequence_length]` (and `[batch_size, max_predictions]`
+    for `mask_positions`); `mask_ids` int32 and `mask_weights` float32
+    `[batch_size, max_predictions]`.
 
     Args:
         source: where the documents come from:
@@ -133,6 +207,13 @@ def pretraining_dataset(
             length, checked now.
         shuffle: bool. Shuffle documents and sequences.
         data_dir: TFDS data directory for `"tfds:"` sources.
+        architecture: one of `tokdrop_keras.models.ARCHITECTURE_NAMES`.
+        tokenizer: a keras-hub tokenizer of the architecture; overrides
+            `vocabulary`. (The dataset uses a copy of a SentencePiece
+            tokenizer, whose tf-text model lives in TensorFlow's kernel
+            cache: `tf.random.set_seed` and `keras.utils.set_random_seed`
+            clear it, so seed before building the dataset, as `pretrain`
+            does.)
 
     Raises:
         ValueError: now (not in `fit`) for missing files, an empty corpus, a
@@ -185,7 +266,14 @@ def pretraining_dataset(
             f"sequence_length={sequence_length} with mask_rate={mask_rate} "
             "masks no token (max_predictions rounds to 0): nothing to learn."
         )
+    architecture_spec = get_architecture(architecture)
     if source.startswith("model_garden:"):
+        if architecture != "bert":
+            raise ValueError(
+                "Model Garden's pretraining records are BERT's (WordPiece "
+                f"ids, segment ids); architecture={architecture!r} reads "
+                "text, TFDS or `tfrecord:` sources."
+            )
         return model_garden_dataset(
             source[len("model_garden:") :],
             batch_size=batch_size,
@@ -195,13 +283,16 @@ def pretraining_dataset(
             shuffle=shuffle,
             repeat=repeat,
         )
-    tokenizer = bert_tokenizer(vocabulary)
+    if tokenizer is None:
+        tokenizer = load_tokenizer(architecture, vocabulary)
+    tokenizer = _fresh_sentencepiece(tokenizer)
     if source.startswith("tfrecord:"):
         pattern = source[len("tfrecord:") :]
         documents = token_id_records(pattern)
         to_token_ids = TokenIdParser(tokenizer.vocabulary_size(), pattern)
     else:
         documents = _documents(source, split, data_dir, seed, shuffle)
+        check_documents_tokenize(documents, tokenizer, source)
         to_token_ids = None
     if shuffle:
         documents = documents.shuffle(DOCUMENT_SHUFFLE_BUFFER, seed=seed)
@@ -213,11 +304,19 @@ def pretraining_dataset(
         token_ids = documents.batch(RECORDS_PER_PARSE).map(
             to_token_ids, num_parallel_calls=tf.data.AUTOTUNE
         )
-    sequences = pack_token_ids(token_ids, sequence_length)
+    separator_id = None
+    if architecture_spec.packing == "full_sentences":
+        separator_id = special_token_ids(tokenizer)["always_keep_ids"][1]
+    sequences = pack_token_ids(token_ids, sequence_length, separator_id)
     if shuffle:
         sequences = sequences.shuffle(SEQUENCE_SHUFFLE_BUFFER, seed=seed)
     inputs = MaskedLMInputs(
-        tokenizer, sequence_length, mask_rate, max_predictions, seed
+        tokenizer,
+        sequence_length,
+        mask_rate,
+        max_predictions,
+        seed,
+        input_keys=architecture_spec.input_keys,
     )
     return (
         sequences.ragged_batch(batch_size, drop_remainder=True)

@@ -80,7 +80,11 @@ def load_vocabulary(path=None):
     return vocabulary
 
 
-def bert_tokenizer(vocabulary=None, sequence_length=None):
+def bert_tokenizer(
+    vocabulary=None,
+    sequence_length=None,
+    tokenizer_class=keras_hub.models.BertTokenizer,
+):
     """A lowercase `keras_hub.models.BertTokenizer`.
 
     Args:
@@ -88,6 +92,9 @@ def bert_tokenizer(vocabulary=None, sequence_length=None):
             shipped vocabulary (`load_vocabulary()`).
         sequence_length: int or `None`. If set, outputs are padded or
             truncated to this length; else they are ragged.
+        tokenizer_class: `keras_hub.models.BertTokenizer` or another
+            WordPiece tokenizer class with its arguments
+            (`DistilBertTokenizer`).
 
     Example:
     ```python
@@ -105,7 +112,7 @@ def bert_tokenizer(vocabulary=None, sequence_length=None):
         vocabulary = load_vocabulary(vocabulary)
     else:
         check_vocabulary(list(vocabulary))
-    return keras_hub.models.BertTokenizer(
+    return tokenizer_class(
         vocabulary=list(vocabulary),
         lowercase=True,
         sequence_length=sequence_length,

@@ -1,7 +1,6 @@
 import os
 
 import keras
-import keras_hub
 
 from tokdrop_keras.export.atomic_directory import atomic_directory
 from tokdrop_keras.export.importance_table import write_importance_table
@@ -12,6 +11,9 @@ from tokdrop_keras.backend import require_tensorflow
 from tokdrop_keras.export.saved_model import NO_TENSORFLOW_ALTERNATIVE
 from tokdrop_keras.export.saved_model import export_bert_saved_model
 from tokdrop_keras.export.saved_model import saved_model_from_preset
+from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.special_tokens import check_tokenizer
+from tokdrop_keras.special_tokens import tokens_by_id
 
 
 
@@ -26,9 +28,13 @@ def export_pretrained(
     """Exports a pretrained model for fine-tuning, atomically.
 
     Writes, under `export_dir`:
-    - `preset/`: a keras-hub preset (backbone, tokenizer and a classifier
-      preprocessor) for `keras_hub.models.BertBackbone.from_preset` and
-      `keras_hub.models.BertTextClassifier.from_preset(num_classes=...)`;
+    - `preset/`: a keras-hub preset of the architecture's masked LM
+      (backbone, MLM head, tokenizer and a classifier preprocessor) for
+      `keras_hub.models.BertBackbone.from_preset`,
+      `keras_hub.models.BertTextClassifier.from_preset(num_classes=...)`,
+      `keras_hub.models.BertMaskedLM.from_preset` (and their RoBERTa,
+      XLM-R and DistilBERT counterparts), and
+      `tokdrop_keras.TokenDropMaskedLM.from_preset` to pretrain further;
     - `saved_model/`: the plain encoder as a TF SavedModel with TF Hub's BERT
       signature (see `export_bert_saved_model`; on JAX converted from the
       preset in a TensorFlow process, `saved_model_from_preset`), unless
@@ -36,8 +42,8 @@ def export_pretrained(
     - `importance.tsv`: the learned importance table.
 
     Args:
-        masked_lm: a trained `TokenDropBertMaskedLM`.
-        tokenizer: the `keras_hub.models.BertTokenizer` it was trained with.
+        masked_lm: a trained `TokenDropMaskedLM`.
+        tokenizer: the keras-hub tokenizer it was trained with.
         export_dir: output folder (local or `gs://`).
         sequence_length: int. Sequence length of the exported preprocessor.
         overwrite: bool. Replace a non-empty `export_dir`.
@@ -74,15 +80,16 @@ def export_pretrained(
     if saved_model:
         require_tensorflow("The TF-Hub SavedModel", NO_TENSORFLOW_ALTERNATIVE)
     backbone = masked_lm.backbone
-    if tokenizer.vocabulary_size() != backbone.vocabulary_size:
-        raise ValueError(
-            f"The tokenizer has {tokenizer.vocabulary_size()} tokens but the "
-            f"backbone a vocabulary of {backbone.vocabulary_size}."
-        )
+    check_tokenizer(tokenizer, backbone)
+    architecture = architecture_of(backbone)
     with atomic_directory(export_dir, overwrite=overwrite) as tmp:
         preset_dir = os.path.join(tmp, PRESET_DIR)
-        backbone.save_to_preset(preset_dir)
-        keras_hub.models.BertTextClassifierPreprocessor(
+        # keras-hub's own masked LM on the same backbone, with our head's
+        # weights: its preset holds the backbone and the MLM head.
+        task = architecture.masked_lm_class(backbone=backbone, preprocessor=None)
+        task.masked_lm_head.set_weights(masked_lm.masked_lm_head.get_weights())
+        task.save_to_preset(preset_dir)
+        architecture.classifier_preprocessor_class(
             tokenizer,
             sequence_length=min(sequence_length, backbone.max_sequence_length),
         ).save_to_preset(preset_dir)
@@ -94,6 +101,6 @@ def export_pretrained(
             )
         write_importance_table(
             masked_lm.importance_tracker,
-            tokenizer.get_vocabulary(),
+            tokens_by_id(tokenizer),
             os.path.join(tmp, IMPORTANCE_TABLE_FILE),
         )

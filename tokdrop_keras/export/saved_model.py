@@ -25,11 +25,13 @@ POSITION_EMBEDDING_VARIABLE = "position_embedding/embeddings:0"
 
 
 def export_bert_saved_model(backbone, path):
-    """Writes a `BertBackbone` as a TF SavedModel with TF Hub's BERT signature.
+    """Writes a backbone as a TF SavedModel with TF Hub's BERT signature.
 
     Endpoints (all take int32 `[batch, seq]` `input_word_ids`, `input_mask`
     and `input_type_ids`, and return `sequence_output` and `pooled_output`,
-    as TF Hub's BERT encoders do):
+    as TF Hub's BERT encoders do; for RoBERTa, XLM-R and DistilBERT, which
+    have no segment ids and no pooler, `input_word_ids` and `input_mask` in
+    and `sequence_output` out):
     - `serving_default`: the signature, with the three inputs as arguments;
     - `serve`: the same inputs as one dict, the form
       `keras.layers.TFSMLayer` and `BertSavedModelEncoder` call;
@@ -42,7 +44,8 @@ def export_bert_saved_model(backbone, path):
     train `TFSMLayer`'s weights, see `BertSavedModelEncoder`).
 
     Args:
-        backbone: a `keras_hub.models.BertBackbone`.
+        backbone: a keras-hub backbone token dropping supports
+            (`tokdrop_keras.models.ARCHITECTURES`).
         path: output folder (local or `gs://`).
 
     Example:
@@ -84,16 +87,26 @@ def export_bert_saved_model(backbone, path):
             "`saved_model_from_preset`, which converts in a TensorFlow "
             "process."
         )
+    from tokdrop_keras.models.architectures import architecture_of
+
+    architecture = architecture_of(backbone)
+    hub_names = [
+        name
+        for name, key in TF_HUB_INPUTS.items()
+        if key in architecture.input_keys
+    ]
     specs = {
         name: tf.TensorSpec([None, None], tf.int32, name=name)
-        for name in TF_HUB_INPUTS
+        for name in hub_names
     }
 
     def encode(hub_inputs, training):
         outputs = backbone(
-            {key: hub_inputs[name] for name, key in TF_HUB_INPUTS.items()},
+            {TF_HUB_INPUTS[name]: hub_inputs[name] for name in hub_names},
             training=training,
         )
+        if not architecture.pooled:
+            return {"sequence_output": outputs}
         return {
             "sequence_output": outputs["sequence_output"],
             "pooled_output": outputs["pooled_output"],
@@ -101,16 +114,25 @@ def export_bert_saved_model(backbone, path):
 
     archive = keras.export.ExportArchive()
     archive.track(backbone)
+    if len(hub_names) == 3:
+
+        def serve(input_word_ids, input_mask, input_type_ids):
+            return encode(
+                dict(zip(hub_names, (input_word_ids, input_mask, input_type_ids))),
+                training=False,
+            )
+
+    else:
+
+        def serve(input_word_ids, input_mask):
+            return encode(
+                dict(zip(hub_names, (input_word_ids, input_mask))),
+                training=False,
+            )
+
     archive.add_endpoint(
         name="serving_default",
-        fn=lambda input_word_ids, input_mask, input_type_ids: encode(
-            {
-                "input_word_ids": input_word_ids,
-                "input_mask": input_mask,
-                "input_type_ids": input_type_ids,
-            },
-            training=False,
-        ),
+        fn=serve,
         input_signature=list(specs.values()),
     )
     for name, training in (("serve", False), ("serve_training", True)):
@@ -281,7 +303,7 @@ def load_bert_saved_model(path):
 
 
 def saved_model_from_preset(preset_dir, path):
-    """Writes the TF-Hub SavedModel of an exported keras-hub BERT preset.
+    """Writes the TF-Hub SavedModel of an exported keras-hub preset.
 
     How a JAX user gets the SavedModel: on Keras' TensorFlow backend it
     converts in this process; on another backend (TensorFlow installed) in
@@ -289,7 +311,7 @@ def saved_model_from_preset(preset_dir, path):
     `python -m tokdrop_keras.export.saved_model PRESET_DIR OUTPUT_DIR`.
 
     Args:
-        preset_dir: a keras-hub `BertBackbone` preset folder.
+        preset_dir: a keras-hub preset folder of a supported backbone.
         path: output folder (local or `gs://`).
 
     Example:
@@ -312,7 +334,7 @@ def saved_model_from_preset(preset_dir, path):
     if keras.backend.backend() == "tensorflow":
         import keras_hub
 
-        backbone = keras_hub.models.BertBackbone.from_preset(preset_dir)
+        backbone = keras_hub.models.Backbone.from_preset(preset_dir)
         export_bert_saved_model(backbone, path)
         return
     environ = dict(os.environ, KERAS_BACKEND="tensorflow")
@@ -333,7 +355,7 @@ def _main(argv=None):
     import argparse
 
     parser = argparse.ArgumentParser(
-        description="Writes the TF-Hub SavedModel of a keras-hub BERT preset."
+        description="Writes the TF-Hub SavedModel of a keras-hub preset."
     )
     parser.add_argument("preset_dir")
     parser.add_argument("output_dir")

@@ -1,8 +1,10 @@
 """Token-dropping models, the sizes, the layout and the FLOP model."""
 
+from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
 from tokdrop_keras.models.architectures import ARCHITECTURES
 from tokdrop_keras.models.architectures import EncoderArchitecture
 from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.models.architectures import get_architecture
 from tokdrop_keras.models.flops import encoder_flops
 from tokdrop_keras.models.flops import masked_lm_flop_ratio
 from tokdrop_keras.models.layout import TokenDropLayout

@@ -2,102 +2,123 @@
 
 `TokenDropBackbone` and `TokenDropMaskedLM` are written once; what differs
 between keras-hub encoders (their inputs, the tensor after the embeddings,
-the transformer layers, the pooled output and the MLM head) is one small
-`EncoderArchitecture` per backbone class. A new encoder built from
-`keras_hub.layers.TransformerEncoder` needs only a new subclass here.
+the pooled output, the MLM head, the matching tokenizer, preprocessors and
+classifier) is one small `EncoderArchitecture` per backbone class. An
+encoder built from `keras_hub.layers.TransformerEncoder` with an
+`embeddings_dropout` layer before its first transformer layer needs only a
+new entry here.
+
+Supported: BERT, RoBERTa, XLM-RoBERTa and DistilBERT. Not ALBERT: its
+`AlbertBackbone` calls each shared `TransformerEncoder` several times, so
+the layer before the token-dropping boundary has no single output in the
+backbone's graph to cut at, and its factorised embeddings need their own
+MLM-head shapes (see the README).
 """
 
 import keras
 import keras_hub
 
 from tokdrop_keras.inputs import BERT_BACKBONE_INPUTS
+from tokdrop_keras.inputs import NO_SEGMENT_BACKBONE_INPUTS
 from tokdrop_keras.inputs import PADDING_MASK
 from tokdrop_keras.inputs import TOKEN_IDS
 
+SEQUENCE_OUTPUT = "sequence_output"
+POOLED_OUTPUT = "pooled_output"
+
 
 class EncoderArchitecture:
-    """How token dropping reads one keras-hub backbone class.
+    """How token dropping reads one keras-hub encoder architecture.
 
-    Attributes:
+    Args:
+        name: the architecture's name in `pretrain(architecture=...)` and
+            `pretrain.py --architecture`.
         backbone_class: the keras-hub backbone class.
-        input_keys: the backbone's input names.
-        token_ids_key, padding_mask_key: which inputs hold the ids and the
-            padding mask.
+        input_keys: the backbone's input names (its `*MaskedLMPreprocessor`'s
+            outputs, less `mask_positions`).
+        tokenizer_kind: `"wordpiece"`, `"byte_pair"` or `"sentencepiece"`.
+        packing: how documents fill sequences: `"concatenate"` (one stream
+            cut into `[CLS] ... [SEP]` pieces, BERT's pretraining records)
+            or `"full_sentences"` (RoBERTa's: documents joined by an extra
+            `</s>`, cut into `<s> ... </s>` pieces).
+        pooled: bool. The backbone's output is a dict with a
+            `pooled_output`, else the sequence output tensor.
+        tokenizer_class, masked_lm_class, masked_lm_preprocessor_class,
+        classifier_class, classifier_preprocessor_class: the matching
+            keras-hub classes.
 
     Example:
     ```python
     backbone = tokdrop_keras.models.backbone_for_size(
-        "nano", vocabulary_size=50, max_sequence_length=16
+        "nano", vocabulary_size=50, max_sequence_length=16,
+        architecture="roberta",
     )
     architecture = tokdrop_keras.models.architecture_of(backbone)
-    assert architecture.input_keys == (
-        "token_ids", "segment_ids", "padding_mask"
-    )
+    assert architecture.name == "roberta"
+    assert architecture.input_keys == ("token_ids", "padding_mask")
     assert len(architecture.transformer_layers(backbone)) == 4
     ```
     """
 
-    backbone_class = None
-    input_keys = ()
-    token_ids_key = TOKEN_IDS
-    padding_mask_key = PADDING_MASK
+    def __init__(
+        self,
+        name,
+        backbone_class,
+        input_keys,
+        tokenizer_kind,
+        packing,
+        pooled,
+        tokenizer_class,
+        masked_lm_class,
+        masked_lm_preprocessor_class,
+        classifier_class,
+        classifier_preprocessor_class,
+    ):
+        self.name = name
+        self.backbone_class = backbone_class
+        self.input_keys = tuple(input_keys)
+        self.tokenizer_kind = tokenizer_kind
+        self.packing = packing
+        self.pooled = pooled
+        self.tokenizer_class = tokenizer_class
+        self.masked_lm_class = masked_lm_class
+        self.masked_lm_preprocessor_class = masked_lm_preprocessor_class
+        self.classifier_class = classifier_class
+        self.classifier_preprocessor_class = classifier_preprocessor_class
+        self.token_ids_key = TOKEN_IDS
+        self.padding_mask_key = PADDING_MASK
+
+    def __repr__(self):
+        return f"EncoderArchitecture({self.name!r})"
 
     def embeddings_output(self, backbone):
         """The symbolic tensor the first transformer layer takes."""
-        raise NotImplementedError
+        return backbone.embeddings_dropout.output
 
     def transformer_layers(self, backbone):
         """The backbone's `TransformerEncoder` layers, in order."""
         return list(backbone.transformer_layers)
 
     def outputs(self, backbone, sequence_output):
-        """The backbone's output dict from its final sequence output."""
-        return {"sequence_output": sequence_output}
-
-    def masked_lm_head(self, backbone):
-        """A `MaskedLMHead` as keras-hub's masked LM builds it for this
-        architecture, tied to the token embedding."""
-        raise NotImplementedError
-
-
-class BertArchitecture(EncoderArchitecture):
-    """`keras_hub.models.BertBackbone`: segment ids, a pooled `[CLS]`.
-
-    Example:
-    ```python
-    from tokdrop_keras.models.architectures import BertArchitecture
-    backbone = tokdrop_keras.models.backbone_for_size(
-        "nano", vocabulary_size=50, max_sequence_length=16, num_layers=2
-    )
-    architecture = tokdrop_keras.models.architecture_of(backbone)
-    assert isinstance(architecture, BertArchitecture)
-    assert architecture.input_keys == (
-        "token_ids", "segment_ids", "padding_mask"
-    )
-    head = architecture.masked_lm_head(backbone)  # tied to the embedding
-    assert head.token_embedding is backbone.token_embedding
-    sequence_output = keras.ops.ones((1, 4, backbone.hidden_dim))
-    outputs = architecture.outputs(backbone, sequence_output)
-    assert outputs["pooled_output"].shape == (1, backbone.hidden_dim)
-    ```
-    """
-
-    backbone_class = keras_hub.models.BertBackbone
-    input_keys = BERT_BACKBONE_INPUTS
-
-    def embeddings_output(self, backbone):
-        return backbone.embeddings_dropout.output
-
-    def outputs(self, backbone, sequence_output):
+        """The backbone's output (a dict for BERT, else the tensor) from its
+        final sequence output."""
+        if not self.pooled:
+            return sequence_output
         return {
-            "sequence_output": sequence_output,
-            "pooled_output": backbone.pooled_dense(
+            SEQUENCE_OUTPUT: sequence_output,
+            POOLED_OUTPUT: backbone.pooled_dense(
                 sequence_output[:, backbone.cls_token_index, :]
             ),
         }
 
+    def sequence_output(self, outputs):
+        """The `[batch, seq, hidden]` sequence output of `outputs`."""
+        return outputs[SEQUENCE_OUTPUT] if self.pooled else outputs
+
     def masked_lm_head(self, backbone):
-        # As keras_hub.models.BertMaskedLM builds it.
+        """A `MaskedLMHead` as the keras-hub masked LM of this architecture
+        builds it (gelu, truncated-normal 0.02 kernels), tied to the token
+        embedding."""
         head = keras_hub.layers.MaskedLMHead(
             vocabulary_size=backbone.vocabulary_size,
             token_embedding=backbone.token_embedding,
@@ -110,7 +131,91 @@ class BertArchitecture(EncoderArchitecture):
         return head
 
 
-ARCHITECTURES = (BertArchitecture(),)
+_models = keras_hub.models
+
+# XLM-RoBERTa before RoBERTa: its backbone is a `RobertaBackbone` subclass.
+ARCHITECTURES = (
+    EncoderArchitecture(
+        name="bert",
+        backbone_class=_models.BertBackbone,
+        input_keys=BERT_BACKBONE_INPUTS,
+        tokenizer_kind="wordpiece",
+        packing="concatenate",
+        pooled=True,
+        tokenizer_class=_models.BertTokenizer,
+        masked_lm_class=_models.BertMaskedLM,
+        masked_lm_preprocessor_class=_models.BertMaskedLMPreprocessor,
+        classifier_class=_models.BertTextClassifier,
+        classifier_preprocessor_class=_models.BertTextClassifierPreprocessor,
+    ),
+    EncoderArchitecture(
+        name="xlm_roberta",
+        backbone_class=_models.XLMRobertaBackbone,
+        input_keys=NO_SEGMENT_BACKBONE_INPUTS,
+        tokenizer_kind="sentencepiece",
+        packing="full_sentences",
+        pooled=False,
+        tokenizer_class=_models.XLMRobertaTokenizer,
+        masked_lm_class=_models.XLMRobertaMaskedLM,
+        masked_lm_preprocessor_class=_models.XLMRobertaMaskedLMPreprocessor,
+        classifier_class=_models.XLMRobertaTextClassifier,
+        classifier_preprocessor_class=(
+            _models.XLMRobertaTextClassifierPreprocessor
+        ),
+    ),
+    EncoderArchitecture(
+        name="roberta",
+        backbone_class=_models.RobertaBackbone,
+        input_keys=NO_SEGMENT_BACKBONE_INPUTS,
+        tokenizer_kind="byte_pair",
+        packing="full_sentences",
+        pooled=False,
+        tokenizer_class=_models.RobertaTokenizer,
+        masked_lm_class=_models.RobertaMaskedLM,
+        masked_lm_preprocessor_class=_models.RobertaMaskedLMPreprocessor,
+        classifier_class=_models.RobertaTextClassifier,
+        classifier_preprocessor_class=(
+            _models.RobertaTextClassifierPreprocessor
+        ),
+    ),
+    EncoderArchitecture(
+        name="distil_bert",
+        backbone_class=_models.DistilBertBackbone,
+        input_keys=NO_SEGMENT_BACKBONE_INPUTS,
+        tokenizer_kind="wordpiece",
+        packing="concatenate",
+        pooled=False,
+        tokenizer_class=_models.DistilBertTokenizer,
+        masked_lm_class=_models.DistilBertMaskedLM,
+        masked_lm_preprocessor_class=_models.DistilBertMaskedLMPreprocessor,
+        classifier_class=_models.DistilBertTextClassifier,
+        classifier_preprocessor_class=(
+            _models.DistilBertTextClassifierPreprocessor
+        ),
+    ),
+)
+ARCHITECTURE_NAMES = ("bert", "roberta", "xlm_roberta", "distil_bert")
+assert sorted(ARCHITECTURE_NAMES) == sorted(a.name for a in ARCHITECTURES)
+
+
+def get_architecture(name):
+    """The `EncoderArchitecture` called `name` (one of `ARCHITECTURE_NAMES`).
+
+    Example:
+    ```python
+    from tokdrop_keras.models.architectures import get_architecture
+    architecture = get_architecture("distil_bert")
+    assert architecture.backbone_class is keras_hub.models.DistilBertBackbone
+    assert architecture.tokenizer_kind == "wordpiece"
+    ```
+    """
+    for architecture in ARCHITECTURES:
+        if architecture.name == name:
+            return architecture
+    raise ValueError(
+        f"Unknown architecture {name!r}; choose one of "
+        f"{list(ARCHITECTURE_NAMES)}."
+    )
 
 
 def architecture_of(backbone):
@@ -136,6 +241,28 @@ def architecture_of(backbone):
     raise ValueError(
         f"Token dropping supports the keras-hub backbones {supported}. "
         f"Received: {type(backbone).__name__}"
+    )
+
+
+def architecture_of_tokenizer(tokenizer):
+    """The `EncoderArchitecture` whose tokenizer class `tokenizer` is.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.architectures import architecture_of_tokenizer
+    tokenizer = keras_hub.models.DistilBertTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"]
+    )
+    assert architecture_of_tokenizer(tokenizer).name == "distil_bert"
+    ```
+    """
+    for architecture in ARCHITECTURES:
+        if type(tokenizer) is architecture.tokenizer_class:
+            return architecture
+    supported = [a.tokenizer_class.__name__ for a in ARCHITECTURES]
+    raise ValueError(
+        f"Token dropping supports the keras-hub tokenizers {supported}. "
+        f"Received: {type(tokenizer).__name__}"
     )
 
 

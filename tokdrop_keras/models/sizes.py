@@ -5,6 +5,8 @@ import inspect
 import keras
 import keras_hub
 
+from tokdrop_keras.models.architectures import get_architecture
+
 # The BERT miniatures' shapes (Turc et al., 2019) and BERT-base; `tiny` has
 # 4 layers so that a token-dropped middle layer exists, `nano` is for smoke
 # runs and tests.
@@ -75,21 +77,29 @@ def size_config(size, backbone_class=keras_hub.models.BertBackbone, **overrides)
 
 
 def backbone_for_size(
-    size, vocabulary_size, max_sequence_length=512, seed=None, **overrides
+    size,
+    vocabulary_size,
+    max_sequence_length=512,
+    seed=None,
+    architecture="bert",
+    **overrides,
 ):
-    """A randomly initialised `keras_hub.models.BertBackbone` of a size.
+    """A randomly initialised keras-hub backbone of a size.
 
     Args:
-        size: one of `SIZES`.
+        size: one of `SIZES` (the same shapes for every architecture).
         vocabulary_size: int.
         max_sequence_length: int. Longest sequence the position embedding
             covers.
         seed: int. Seed of the weight initialisation, if any.
-        **overrides: any other `BertBackbone` argument (e.g. `num_layers`,
-            `dropout`), overriding the size's.
+        architecture: one of `tokdrop_keras.models.ARCHITECTURE_NAMES`
+            (`"bert"`, `"roberta"`, `"xlm_roberta"`, `"distil_bert"`).
+        **overrides: any other argument of the backbone class (e.g.
+            `num_layers`, `dropout`), overriding the size's.
 
     Returns:
-        A `keras_hub.models.BertBackbone`.
+        A keras-hub backbone (`BertBackbone`, `RobertaBackbone`,
+        `XLMRobertaBackbone` or `DistilBertBackbone`).
 
     Example:
     ```python
@@ -97,12 +107,18 @@ def backbone_for_size(
         "nano", vocabulary_size=100, max_sequence_length=32, num_layers=2
     )
     assert backbone.num_layers == 2 and backbone.hidden_dim == 64
+    roberta = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=100, max_sequence_length=32,
+        architecture="roberta",
+    )
+    assert isinstance(roberta, keras_hub.models.RobertaBackbone)
     ```
     """
-    config = size_config(size, **overrides)
+    backbone_class = get_architecture(architecture).backbone_class
+    config = size_config(size, backbone_class=backbone_class, **overrides)
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    return keras_hub.models.BertBackbone(
+    return backbone_class(
         vocabulary_size=vocabulary_size,
         max_sequence_length=max_sequence_length,
         **config,

@@ -1,6 +1,11 @@
+import os
+import warnings
+
 import keras
 import keras_hub
 from keras import ops
+
+import tokdrop_keras.filesystem as filesystem
 
 from tokdrop_keras.backend import first_batch
 from tokdrop_keras.backend import default_jit_compile
@@ -20,6 +25,7 @@ from tokdrop_keras.models.layout import resolve_first_dropped_layer
 from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
 from tokdrop_keras.models.token_drop_backbone import token_drop_config
 from tokdrop_keras.optimizers import bert_adamw
+from tokdrop_keras.special_tokens import check_tokenizer
 
 
 RANDOM_STATE_PREFIX = "random_state_"
@@ -154,6 +160,75 @@ class TokenDropMaskedLM(keras.Model):
         self.seed = seed
         self.built = True
 
+    @classmethod
+    def from_preset(cls, preset, token_drop=True, **kwargs):
+        """A `TokenDropMaskedLM` on a keras-hub preset's masked LM.
+
+        Loads the backbone AND the MLM head of a keras-hub masked-LM preset
+        (`tokdrop_keras.export.export_pretrained`'s `preset/`, or the export
+        folder holding it), with the special-token ids of the preset's
+        tokenizer: its full-model logits are those of the exported model,
+        ready to pretrain further. A preset without a saved head (a
+        backbone-only preset) gets a fresh one, as keras-hub's masked LMs
+        do, and says so in a warning. The importance table starts at
+        `initial_importance`.
+
+        Args:
+            preset: a keras-hub preset folder (or an export folder with a
+                `preset/`) of a BERT, RoBERTa, XLM-R or DistilBERT masked LM.
+            token_drop: bool, as in the constructor.
+            **kwargs: the constructor's other arguments (`keep_fraction`,
+                `seed`, ...).
+
+        Example:
+        ```python
+        import tempfile
+        tokenizer = tokdrop_keras.data.load_tokenizer("roberta")
+        backbone = tokdrop_keras.models.backbone_for_size(
+            "nano", vocabulary_size=tokenizer.vocabulary_size(),
+            max_sequence_length=16, num_layers=2, architecture="roberta",
+        )
+        model = tokdrop_keras.TokenDropMaskedLM(
+            backbone, **tokdrop_keras.special_token_ids(tokenizer)
+        )
+        export_dir = os.path.join(tempfile.mkdtemp(), "export")
+        tokdrop_keras.export.export_pretrained(
+            model, tokenizer, export_dir, sequence_length=16,
+            saved_model=False,
+        )
+        again = tokdrop_keras.TokenDropMaskedLM.from_preset(export_dir)
+        x = {
+            "token_ids": np.array([[0, 8191, 500, 2]], "int32"),
+            "padding_mask": np.ones((1, 4), "int32"),
+            "mask_positions": np.array([[1]], "int32"),
+        }
+        np.testing.assert_allclose(again(x), model(x), atol=1e-6)
+        assert again.always_drop_ids == [1]  # <pad>
+        ```
+        """
+        nested = os.path.join(os.fspath(preset), "preset")
+        if filesystem.exists(os.path.join(nested, "config.json")):
+            preset = nested
+        if not filesystem.exists(os.path.join(preset, "config.json")):
+            raise ValueError(
+                f"{preset} is not a keras-hub preset (no config.json in it "
+                "or in its preset/ folder)."
+            )
+        masked_lm = keras_hub.models.MaskedLM.from_preset(
+            preset, preprocessor=None
+        )
+        architecture_of(masked_lm.backbone)  # raises for other backbones
+        if not filesystem.exists(os.path.join(preset, "task.weights.h5")):
+            warnings.warn(
+                f"{preset} holds no masked-LM head weights (a backbone-only "
+                "preset): the MLM head starts from random weights."
+            )
+        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+        ids = check_tokenizer(tokenizer, masked_lm.backbone)
+        model = cls(masked_lm.backbone, token_drop=token_drop, **ids, **kwargs)
+        model.masked_lm_head.set_weights(masked_lm.masked_lm_head.get_weights())
+        return model
+
     @property
     def input_keys(self):
         """The inputs this model takes: the backbone's and `mask_positions`."""
@@ -182,7 +257,9 @@ class TokenDropMaskedLM(keras.Model):
         else:
             outputs = self.backbone(backbone_inputs, training=training)
             kept_mask = ops.ones_like(mask_positions, dtype="bool")
-        logits = self.masked_lm_head(outputs["sequence_output"], mask_positions)
+        logits = self.masked_lm_head(
+            self._architecture.sequence_output(outputs), mask_positions
+        )
         if not training:
             return logits
         # What the train step's loss and metrics need besides the logits.

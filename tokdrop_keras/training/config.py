@@ -22,6 +22,8 @@ BACKENDS = ("auto", "tensorflow", "jax")
 MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE = ("auto", "true", "false")
 BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
+# tokdrop_keras.models.ARCHITECTURE_NAMES, without importing the models.
+ARCHITECTURES = ("bert", "roberta", "xlm_roberta", "distil_bert")
 
 
 def setting(default, help, group=None, choices=None):
@@ -191,6 +193,7 @@ class PretrainConfig(Config):
     """
 
     # Model.
+    architecture: str = setting("bert", "keras-hub encoder: bert | roberta | xlm_roberta | distil_bert", "model", ARCHITECTURES)
     size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES", "model")
     num_layers: typing.Optional[int] = setting(None, "overrides the size", "model")
     hidden_dim: typing.Optional[int] = setting(None, "overrides the size", "model")
@@ -205,7 +208,7 @@ class PretrainConfig(Config):
 
     # Data.
     data: str = setting("embedded", "embedded | text glob (gs:// ok) | tfrecord:GLOB | model_garden:GLOB | tfds:NAME", "data")
-    vocabulary: typing.Optional[str] = setting(None, "WordPiece vocabulary file (default: the shipped one)", "data")
+    vocabulary: typing.Optional[str] = setting(None, "the tokenizer's vocabulary: WordPiece vocab.txt (bert, distil_bert), folder of vocab.json + merges.txt (roberta), SentencePiece .model (xlm_roberta); default: the shipped one", "data")
     seq_length: int = setting(128, "tokens per sequence", "data")
     batch_size: int = setting(32, "global batch size", "data")
 
@@ -257,10 +260,16 @@ class PretrainConfig(Config):
         Raises:
             ValueError: naming the first bad setting.
         """
+        from tokdrop_keras.models.architectures import get_architecture
         from tokdrop_keras.models.layout import token_drop_layout
         from tokdrop_keras.models.sizes import size_config
 
-        shape = size_config(self.size, **self.backbone_overrides())
+        _check_choice(self, "architecture", ARCHITECTURES)
+        shape = size_config(
+            self.size,
+            backbone_class=get_architecture(self.architecture).backbone_class,
+            **self.backbone_overrides(),
+        )
         _check_choice(self, "backend", BACKENDS)
         _check_choice(self, "strategy", STRATEGIES)
         check_backend_and_strategy(self.backend, self.strategy)
@@ -358,6 +367,7 @@ class ComparisonConfig(Config):
     """
 
     output_dir: str = setting("outputs/demo", "results, plots, exports")
+    architecture: str = setting("bert", "keras-hub encoder: bert | roberta | xlm_roberta | distil_bert", choices=ARCHITECTURES)
     size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES")
     num_layers: typing.Optional[int] = setting(8, "overrides the size")
     seq_length: int = setting(128, "tokens per sequence")
@@ -377,6 +387,7 @@ class ComparisonConfig(Config):
         import os
 
         return PretrainConfig(
+            architecture=self.architecture,
             size=self.size,
             num_layers=self.num_layers,
             seq_length=self.seq_length,

@@ -13,7 +13,8 @@ from tokdrop_keras.data.downstream import SENTIMENT_TASK
 from tokdrop_keras.data.downstream import classification_tasks
 from tokdrop_keras.data.downstream import glue_dataset
 from tokdrop_keras.data.downstream import sentiment_dataset
-from tokdrop_keras.data.vocabulary import load_vocabulary
+from tokdrop_keras.data.tokenizers import load_tokenizer
+from tokdrop_keras.models.architectures import architecture_of_tokenizer
 from tokdrop_keras.export.layout import find_export_part
 from tokdrop_keras.export.saved_model import load_bert_saved_model
 from tokdrop_keras.training.run_directory import write_json
@@ -24,7 +25,8 @@ class FinetuneResult:
     """What `finetune` returns.
 
     Attributes:
-        classifier: the fine-tuned `keras_hub.models.BertTextClassifier`.
+        classifier: the fine-tuned keras-hub text classifier of the
+            export's architecture (`BertTextClassifier`, ...).
         summary: dict: task, encoder, epochs run, seconds, dev and (where
             the task has one) test accuracy.
 
@@ -85,22 +87,25 @@ def export_tokenizer(config):
                 "vocabulary from: pass `vocabulary` (--vocabulary), the one "
                 "the SavedModel was pretrained with."
             )
-        return keras_hub.models.BertTokenizer.from_preset(preset)
-    vocabulary = load_vocabulary(config.vocabulary)
-    if preset is not None:
-        exported = keras_hub.models.BertTokenizer.from_preset(preset)
-        if exported.get_vocabulary() != vocabulary:
-            raise ValueError(
-                f"The export's vocabulary ({exported.vocabulary_size()} "
-                f"tokens, {preset}) differs from `vocabulary` "
-                f"{config.vocabulary} ({len(vocabulary)} tokens): the model "
-                "would read the task's token ids as other tokens."
-            )
-    return keras_hub.models.BertTokenizer(vocabulary=vocabulary)
+        return keras_hub.tokenizers.Tokenizer.from_preset(preset)
+    if preset is None:  # a bare SavedModel: BERT's
+        return load_tokenizer("bert", config.vocabulary)
+    exported = keras_hub.tokenizers.Tokenizer.from_preset(preset)
+    architecture = architecture_of_tokenizer(exported)
+    tokenizer = load_tokenizer(architecture.name, config.vocabulary)
+    if exported.get_vocabulary() != tokenizer.get_vocabulary():
+        raise ValueError(
+            f"The export's vocabulary ({exported.vocabulary_size()} "
+            f"tokens, {preset}) differs from `vocabulary` "
+            f"{config.vocabulary} ({tokenizer.vocabulary_size()} tokens): "
+            "the model would read the task's token ids as other tokens."
+        )
+    return tokenizer
 
 
 def build_classifier(config):
-    """A `BertTextClassifier` whose encoder is the export's preset backbone
+    """The architecture's keras-hub text classifier (`BertTextClassifier`,
+    `RobertaTextClassifier`, ...) whose encoder is the export's preset backbone
     or its SavedModel, as `config.encoder` says.
 
     Example:
@@ -126,18 +131,25 @@ def build_classifier(config):
     ```
     """
     tokenizer = export_tokenizer(config)
-    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
+    architecture = architecture_of_tokenizer(tokenizer)
+    preprocessor = architecture.classifier_preprocessor_class(
         tokenizer, sequence_length=config.seq_length
     )
     num_classes = classification_tasks()[config.task]
     if config.encoder == "preset":
-        classifier = keras_hub.models.BertTextClassifier.from_preset(
+        classifier = architecture.classifier_class.from_preset(
             find_export_part(config.export_dir, "preset"),
             num_classes=num_classes,
             preprocessor=preprocessor,
         )
         _check_sequence_length(config, classifier.backbone.max_sequence_length)
         return classifier
+    if architecture.name != "bert":
+        raise ValueError(
+            "Fine-tuning through the SavedModel is for BERT (TF Hub's BERT "
+            f"signature); fine-tune this {architecture.name} export's "
+            "keras-hub preset (encoder='preset')."
+        )
     encoder = load_bert_saved_model(
         find_export_part(config.export_dir, "saved_model")
     )
@@ -191,7 +203,7 @@ def task_data(task, data_dir=None):
 
 
 def finetune(config):
-    """Fine-tunes an export as a keras-hub `BertTextClassifier`.
+    """Fine-tunes an export as its architecture's keras-hub text classifier.
 
     Early-stops on dev accuracy (restoring the best weights) and reports dev
     and test accuracy.

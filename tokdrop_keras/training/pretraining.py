@@ -12,8 +12,7 @@ from tokdrop_keras.data.pretraining import has_validation_split
 from tokdrop_keras.data.pretraining import pretraining_dataset
 from tokdrop_keras.data.pretraining import record_pattern
 from tokdrop_keras.data.tfrecords import find_unreadable_record
-from tokdrop_keras.data.vocabulary import bert_tokenizer
-from tokdrop_keras.data.vocabulary import load_vocabulary
+from tokdrop_keras.data.tokenizers import load_tokenizer
 from tokdrop_keras.export.atomic_directory import check_output_directory
 from tokdrop_keras.export.atomic_directory import check_writable_directory
 from tokdrop_keras.export.export import export_pretrained
@@ -101,7 +100,7 @@ def build_masked_lm(config, tokenizer):
     Example:
     ```python
     from tokdrop_keras.training.pretraining import build_masked_lm
-    tokenizer = tokdrop_keras.data.bert_tokenizer()
+    tokenizer = tokdrop_keras.data.load_tokenizer("bert")
     config = tokdrop_keras.PretrainConfig(
         size="nano", num_layers=2, seq_length=16, steps=10
     )
@@ -111,6 +110,10 @@ def build_masked_lm(config, tokenizer):
     assert model.backbone.num_layers == 2 and model.backbone.hidden_dim == 64
     assert model.backbone.vocabulary_size == tokenizer.vocabulary_size()
     assert model.compiled
+    tokenizer = tokdrop_keras.data.load_tokenizer("roberta")
+    model = build_masked_lm(config.replace(architecture="roberta"), tokenizer)
+    assert isinstance(model.backbone, keras_hub.models.RobertaBackbone)
+    assert model.always_drop_ids == [tokenizer.pad_token_id]  # <pad>: 1
     ```
     """
     backbone = backbone_for_size(
@@ -118,6 +121,7 @@ def build_masked_lm(config, tokenizer):
         vocabulary_size=tokenizer.vocabulary_size(),
         max_sequence_length=config.seq_length,
         seed=config.seed,
+        architecture=config.architecture,
         **config.backbone_overrides(),
     )
     model = TokenDropMaskedLM(
@@ -207,45 +211,53 @@ def pretrain(config, callbacks=()):
             f"{config.strategy!r}; use a multiple of "
             f"{strategy.num_replicas_in_sync}."
         )
-    vocabulary = load_vocabulary(config.vocabulary)
-    tokenizer = bert_tokenizer(vocabulary)
-
-    # The data. Its shuffles also read TensorFlow's global seed, which
-    # building a model sets: reset it, so that every run reads the data in
-    # the order of a fresh process (the second arm of a comparison and a
-    # resumed run included).
-    reset_data_seed()
-    data_options = dict(
-        source=config.data,
-        sequence_length=config.seq_length,
-        batch_size=config.batch_size,
-        vocabulary=vocabulary,
-        seed=config.seed,
-        max_sequence_length=config.seq_length,
-    )
-    train_data = pretraining_dataset(split="train", **data_options)
-    # The first batch is checked on a twin of the training data: reading
-    # the training data itself would move its shuffles on.
-    twin_data = pretraining_dataset(split="train", **data_options)
-    eval_data = None
-    if has_validation_split(config.data):
-        eval_data = (
-            pretraining_dataset(
-                split="validation", repeat=False, shuffle=False, **data_options
-            )
-            .take(config.eval_steps)
-            .cache()
-        )
+    tokenizer = load_tokenizer(config.architecture, config.vocabulary)
 
     # The model; a resumed run loads its latest checkpoint into it and
-    # continues the same data stream where it stopped. The dtype policy is
-    # set after the data pipeline is built: its masking layers stay float32.
+    # continues the same data stream where it stopped. Built before the
+    # data: building it seeds TensorFlow (keras.utils.set_random_seed),
+    # which drops the kernels of tf.data pipelines built earlier (with them
+    # tf-text's SentencePiece model).
     if config.mixed_precision != "none":
         keras.mixed_precision.set_global_policy(config.mixed_precision)
     with strategy.scope():
         model = build_masked_lm(config, tokenizer)
         model.optimizer.build(model.trainable_variables)
         resumed_steps = run.restore(model) if run is not None else 0
+
+    # The data. Its shuffles also read TensorFlow's global seed, which
+    # building a model sets: reset it, so that every run reads the data in
+    # the order of a fresh process (the second arm of a comparison and a
+    # resumed run included).
+    reset_data_seed()
+    # The data pipeline's masking layers stay float32.
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        data_options = dict(
+            source=config.data,
+            sequence_length=config.seq_length,
+            batch_size=config.batch_size,
+            architecture=config.architecture,
+            tokenizer=tokenizer,
+            seed=config.seed,
+            max_sequence_length=config.seq_length,
+        )
+        train_data = pretraining_dataset(split="train", **data_options)
+        # The first batch is checked on a twin of the training data: reading
+        # the training data itself would move its shuffles on.
+        twin_data = pretraining_dataset(split="train", **data_options)
+        eval_data = None
+        if has_validation_split(config.data):
+            eval_data = (
+                pretraining_dataset(
+                    split="validation", repeat=False, shuffle=False, **data_options
+                )
+                .take(config.eval_steps)
+                .cache()
+            )
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
     train_data = train_data.skip(resumed_steps)
 
     # Callbacks: logs, checkpoints, TensorBoard.
