@@ -3,9 +3,11 @@
 Prints examples/s of `pretraining_dataset` from text (the embedded corpus)
 and from token-id TFRecords, and the examples/s that `TokenDropMaskedLM`
 trains on for a tiny (L4/H128) and a small (L4/H512) BERT, on the same
-machine. The pipeline should supply at least 5x what training consumes.
+machine; then, per architecture (its own tokenizer and packing), the
+pipeline from text next to a tiny model of that architecture. The pipeline
+should supply at least 5x what training consumes.
 
-    python benchmarks/input_pipeline.py [--batch_size 32]
+    python benchmarks/input_pipeline.py [--batch_size 32] [--architectures roberta]
 """
 
 import argparse
@@ -18,8 +20,8 @@ import tokdrop_keras  # first: picks the Keras backend
 import keras
 import tensorflow as tf
 
-from tokdrop_keras.data import bert_tokenizer
 from tokdrop_keras.data import embedded_corpus_files
+from tokdrop_keras.data import load_tokenizer
 from tokdrop_keras.data import pretraining_dataset
 from tokdrop_keras.data import write_pretraining_tfrecords
 from tokdrop_keras.models import SIZES
@@ -38,12 +40,15 @@ def pipeline_examples_per_second(dataset, batch_size, batches):
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def training_examples_per_second(size, batch, sequence_length, steps):
-    tokenizer = bert_tokenizer()
+def training_examples_per_second(
+    size, batch, sequence_length, steps, architecture="bert"
+):
+    tokenizer = load_tokenizer(architecture)
     backbone = backbone_for_size(
         size,
         vocabulary_size=tokenizer.vocabulary_size(),
         max_sequence_length=sequence_length,
+        architecture=architecture,
     )
     model = tokdrop_keras.TokenDropMaskedLM(
         backbone, **tokdrop_keras.special_token_ids(tokenizer)
@@ -64,6 +69,10 @@ def main():
     parser.add_argument("--sequence_length", type=int, default=128)
     parser.add_argument("--pipeline_batches", type=int, default=300)
     parser.add_argument("--training_steps", type=int, default=10)
+    parser.add_argument(
+        "--architectures", nargs="*",
+        default=["bert", "roberta", "xlm_roberta", "distil_bert"],
+    )
     args = parser.parse_args()
     keras.utils.set_random_seed(0)
     options = dict(
@@ -106,6 +115,20 @@ def main():
     for name, rate in results.items():
         ratios = "  ".join(f"{rate / c:17.1f}x" for c in consumed.values())
         print(f"{name:28s} {rate:11.0f}  {ratios}")
+
+    print(f"\n{'per architecture':16s} {'pipeline ex/s':>13s} "
+          f"{'tiny training ex/s':>19s} {'ratio':>7s}")
+    for architecture in args.architectures:
+        data = pretraining_dataset(architecture=architecture, **options)
+        pipeline = pipeline_examples_per_second(
+            data, args.batch_size, args.pipeline_batches
+        )
+        training = training_examples_per_second(
+            "tiny", next(iter(data)), args.sequence_length,
+            args.training_steps, architecture,
+        )
+        print(f"{architecture:16s} {pipeline:13.0f} {training:19.0f} "
+              f"{pipeline / training:6.1f}x")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ important tokens) to --output_dir.
 
     python experiments/demo.py                 # `make demo`, ~15 min on 2 cores
     python experiments/demo.py --steps 20 --finetune_steps 10   # smoke run
+    python experiments/demo.py --architecture roberta           # RoBERTa arms
 
 Every flag is a field of `tokdrop_keras.ComparisonConfig`; the run is
 `tokdrop_keras.compare(config)`.
@@ -23,7 +24,8 @@ def main(argv=None):
     )
     print(
         f"\nToken dropping vs baseline, {config.steps} steps of "
-        f"{config.size} (L{config.num_layers}), S={config.seq_length}, "
+        f"{config.architecture} {config.size} (L{config.num_layers}), "
+        f"S={config.seq_length}, "
         f"B={config.batch_size}:\n{table}\n"
         f"Plots and results in {config.output_dir}/"
     )

@@ -1,10 +1,11 @@
-"""Pretrains a BERT masked LM with token dropping (or the baseline).
+"""Pretrains a masked LM (BERT, RoBERTa, XLM-R, DistilBERT) with token dropping (or the baseline).
 
 Runs with no arguments: a `tiny` model on the embedded corpus. Examples:
 
     python experiments/pretrain.py --size mini --steps 20000 \\
         --model_dir runs/mini --export_dir exports/mini
     python experiments/pretrain.py --notoken_drop ...          # baseline
+    python experiments/pretrain.py --architecture roberta --size mini  # RoBERTa
     python experiments/pretrain.py --strategy tpu --tpu local \\
         --mixed_precision mixed_bfloat16 --data 'gs://bucket/text/*.txt' \\
         --model_dir gs://bucket/runs/base --size base --seq_length 512

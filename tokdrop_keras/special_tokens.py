@@ -133,11 +133,11 @@ def tokens_by_id(tokenizer):
     from tokdrop_keras.special_tokens import tokens_by_id
     tokenizer = keras_hub.models.RobertaTokenizer(
         vocabulary={"<s>": 0, "<pad>": 1, "</s>": 2, "a": 4, "<unk>": 3,
-                    "<mask>": 5},
-        merges=[],
+                    "b": 5, "ab": 6, "<mask>": 7},
+        merges=["a b"],
     )
     assert tokens_by_id(tokenizer) == [
-        "<s>", "<pad>", "</s>", "<unk>", "a", "<mask>"
+        "<s>", "<pad>", "</s>", "<unk>", "a", "b", "ab", "<mask>"
     ]
     ```
     """

@@ -88,3 +88,20 @@ def test_the_comparison_arms_differ_only_in_token_drop_and_paths():
     token_drop = config.pretrain_config("token_drop")
     assert set(baseline.differences(token_drop)) == {"token_drop", "export_dir"}
     assert baseline.checkpoint_every == 100 and baseline.num_layers == 8
+
+
+def test_the_architecture_is_a_setting_with_its_flag():
+    from tokdrop_keras.models import ARCHITECTURE_NAMES
+    from tokdrop_keras.training.config import ARCHITECTURES
+
+    assert ARCHITECTURES == ARCHITECTURE_NAMES
+    config = parse_config(
+        tokdrop_keras.PretrainConfig, ["--architecture", "xlm_roberta"]
+    )
+    assert config.architecture == "xlm_roberta"
+    config.validate()
+    with pytest.raises(ValueError, match=r"Unknown architecture 'albert'; choose one of \['bert', 'roberta', 'xlm_roberta', 'distil_bert'\]"):
+        tokdrop_keras.PretrainConfig(architecture="albert").validate()
+    assert tokdrop_keras.ComparisonConfig(
+        architecture="distil_bert"
+    ).pretrain_config("token_drop").architecture == "distil_bert"
