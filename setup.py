@@ -29,6 +29,8 @@ setuptools.setup(
         "keras==3.15.1",
         "keras-hub==0.32.0",
         "tensorflow-text==2.21.1",
+        # Hugging Face checkpoints in (from_preset) and out (export hf/).
+        "safetensors==0.8.0",
         "tensorflow-datasets==4.9.10",
         # TFDS 4.9.10 imports it to prepare any dataset, but only declares
         # it for Python < 3.9.

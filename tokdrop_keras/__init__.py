@@ -34,6 +34,7 @@ _LAZY = {
     "FinetuneResult": "tokdrop_keras.training.finetuning",
     "compare": "tokdrop_keras.training.comparison",
     "ComparisonConfig": "tokdrop_keras.training.config",
+    "load_tokenizer": "tokdrop_keras.data.tokenizers",
 }
 
 

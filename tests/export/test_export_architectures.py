@@ -3,11 +3,15 @@ more pretraining with the same logits (ours and keras-hub's own loader),
 builds the architecture's classifier; the SavedModel of a model without
 segment ids or pooler; a tokenizer that does not fit is refused."""
 
+import json
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from safetensors.numpy import load_file
+
+import transformers_reference as reference
 
 from tokdrop_keras import TokenDropMaskedLM
 from tokdrop_keras import special_token_ids
@@ -66,11 +70,19 @@ def test_the_export_reloads_with_the_same_masked_lm_logits(architecture, tmp_pat
     assert type(again.backbone) is type(model.backbone)
     assert again.always_keep_ids == model.always_keep_ids
     np.testing.assert_allclose(again(x), expected, rtol=0, atol=1e-6)
-    # keras-hub's own loader reads the same head from the preset.
+    assert again.numerics == model.numerics  # from the preset's numerics file
+    # keras-hub's own loader reads the same weights from the preset; its
+    # head computes with gelu and epsilon 1e-5, ours (as transformers')
+    # with BERT's tanh gelu and 1e-12, DistilBERT's 1e-12.
     spec = get_architecture(architecture)
     preset = os.path.join(export_dir, "preset")
     hub_masked_lm = spec.masked_lm_class.from_preset(preset, preprocessor=None)
-    np.testing.assert_allclose(hub_masked_lm(x), expected, rtol=0, atol=1e-5)
+    for ours, theirs in zip(
+        model.masked_lm_head.get_weights(), hub_masked_lm.masked_lm_head.get_weights()
+    ):
+        np.testing.assert_array_equal(ours, theirs)
+    if architecture in ("roberta", "xlm_roberta"):  # the same numbers
+        np.testing.assert_allclose(hub_masked_lm(x), expected, rtol=0, atol=1e-5)
     classifier = spec.classifier_class.from_preset(preset, num_classes=2)
     assert classifier.preprocessor.sequence_length == 16
     with open(os.path.join(export_dir, "importance.tsv")) as file:
@@ -88,6 +100,69 @@ def test_the_export_reloads_with_the_same_masked_lm_logits(architecture, tmp_pat
             model.backbone({k: x[k] for k in ("token_ids", "padding_mask")}),
             atol=1e-5,
         )
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_the_hf_folder_is_transformers_masked_lm_and_reads_back(
+    architecture, tmp_path
+):
+    tokenizer = load_tokenizer(architecture)
+    model = tiny_model(architecture, tokenizer)
+    export_dir = os.path.join(tmp_path, "export")
+    export_pretrained(model, tokenizer, export_dir, sequence_length=16, saved_model=False)
+    hf = os.path.join(export_dir, "hf")
+    x = masked_lm_inputs(architecture, tokenizer)
+
+    # The tensors transformers' *ForMaskedLM holds, as its modeling code
+    # names and shapes them (BERT's pooler too; the tied decoder left out).
+    with open(os.path.join(hf, "config.json")) as file:
+        config = json.load(file)
+    tensors = load_file(os.path.join(hf, "model.safetensors"))
+    expected_shapes = reference.masked_lm_tensor_shapes(
+        architecture, config, with_pooler=architecture == "bert"
+    )
+    assert {n: v.shape for n, v in tensors.items()} == expected_shapes
+    assert {str(v.dtype) for v in tensors.values()} == {"float32"}
+    assert config["architectures"] == [reference.CLASSES[architecture]]
+    assert config["model_type"] == reference.MODEL_TYPES[architecture]
+    assert config["pad_token_id"] == tokenizer.pad_token_id
+
+    # transformers' forward pass on the written tensors is our full model.
+    logits = reference.masked_lm_logits(
+        architecture, tensors, config, x["token_ids"], x["padding_mask"]
+    )
+    positions = x["mask_positions"][0]
+    np.testing.assert_allclose(
+        logits[:, positions], model(x), rtol=0, atol=1e-4
+    )
+    # Our loader reads it back ...
+    again = TokenDropMaskedLM.from_preset(hf)
+    np.testing.assert_allclose(again(x), model(x), rtol=0, atol=1e-6)
+    assert again.numerics == model.numerics
+    assert load_tokenizer(hf).get_vocabulary() == tokenizer.get_vocabulary()
+    # ... and so does keras-hub's own Hugging Face converter.
+    backbone = get_architecture(architecture).backbone_class.from_preset(hf)
+    inputs = {k: x[k] for k in get_architecture(architecture).input_keys}
+    def sequence(outputs):
+        return outputs["sequence_output"] if isinstance(outputs, dict) else outputs
+    np.testing.assert_allclose(
+        sequence(backbone(inputs)), sequence(model.backbone(inputs)), atol=1e-6
+    )
+
+
+def test_a_model_transformers_cannot_compute_is_refused_before_writing(tmp_path):
+    tokenizer = load_tokenizer("distil_bert")
+    model = tiny_model("distil_bert", tokenizer)
+    odd = TokenDropMaskedLM(
+        model.backbone, mlm_head_layer_norm_epsilon=1e-5,
+        **special_token_ids(tokenizer),
+    )
+    export_dir = os.path.join(tmp_path, "export")
+    with pytest.raises(ValueError, match=r"mlm_head_layer_norm_epsilon=1e-05 \(DistilBERT's is 1e-12\)"):
+        export_pretrained(odd, tokenizer, export_dir, saved_model=False)
+    assert not os.path.exists(export_dir)
+    export_pretrained(odd, tokenizer, export_dir, saved_model=False, transformers=False)
+    assert sorted(os.listdir(export_dir)) == ["importance.tsv", "preset"]
 
 
 def test_a_tokenizer_of_another_vocabulary_size_is_refused(tmp_path):

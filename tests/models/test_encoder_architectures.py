@@ -19,6 +19,7 @@ from tiny_encoders import tiny_inputs
 
 from tokdrop_keras import TokenDropMaskedLM
 from tokdrop_keras.models import architecture_of
+from tokdrop_keras.models.numerics import KERAS_HUB_MLM_HEAD
 
 NON_BERT = [a for a in ARCHITECTURES if a != "bert"]
 
@@ -98,7 +99,19 @@ def test_keras_file_round_trip_restores_logits_and_table(architecture, tmp_path)
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_the_head_is_keras_hubs_and_the_full_model_its_masked_lm(architecture):
     backbone = tiny_backbone(architecture)
-    model = TokenDropMaskedLM(backbone, **special_ids(architecture))
+    # By default the head has transformers' numbers for this architecture
+    # (so that the model exports to transformers exactly); with keras-hub's
+    # (gelu, 1e-5) it is keras-hub's masked LM.
+    default = TokenDropMaskedLM(backbone, **special_ids(architecture))
+    assert (default.mlm_head_activation, default.mlm_head_layer_norm_epsilon) == {
+        "bert": ("gelu_new", 1e-12),
+        "roberta": ("gelu", 1e-5),
+        "xlm_roberta": ("gelu", 1e-5),
+        "distil_bert": ("gelu", 1e-12),
+    }[architecture]
+    model = TokenDropMaskedLM(
+        backbone, **special_ids(architecture), **KERAS_HUB_MLM_HEAD
+    )
     masked_lm_class = architecture_of(backbone).masked_lm_class
     reference = masked_lm_class(backbone=backbone, preprocessor=None)
     # keras-hub's head, its weights set to ours: the same layer, so the

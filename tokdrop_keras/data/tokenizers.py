@@ -26,7 +26,11 @@ from tokdrop_keras.data.corpus import read_documents
 from tokdrop_keras.data.vocabulary import EMBEDDED_VOCABULARY_FILE
 from tokdrop_keras.data.vocabulary import bert_tokenizer
 from tokdrop_keras.data.vocabulary import train_vocabulary
+from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
 from tokdrop_keras.models.architectures import get_architecture
+from tokdrop_keras.models.checkpoints import find_checkpoint
+from tokdrop_keras.models.transformers_checkpoint import is_transformers_checkpoint
+from tokdrop_keras.models.transformers_checkpoint import load_transformers_tokenizer
 from tokdrop_keras.special_tokens import special_token_ids
 
 TOKENIZER_KINDS = ("wordpiece", "byte_pair", "sentencepiece")
@@ -95,7 +99,12 @@ def load_tokenizer(architecture="bert", vocabulary=None, sequence_length=None):
     """The keras-hub tokenizer of an architecture, on a vocabulary.
 
     Args:
-        architecture: one of `tokdrop_keras.models.ARCHITECTURE_NAMES`.
+        architecture: one of `tokdrop_keras.models.ARCHITECTURE_NAMES`, or
+            a checkpoint folder: a Hugging Face transformers checkpoint
+            (its `vocab.txt` / `vocab.json` + `merges.txt` /
+            `sentencepiece.bpe.model`, see
+            `tokdrop_keras.models.transformers_checkpoint`), a keras-hub
+            preset, or an export folder holding one in `preset/`.
         vocabulary: `None` (the vocabulary shipped for the embedded corpus)
             or, by kind: a WordPiece `vocab.txt` (or a list of tokens); a
             folder holding `vocab.json` and `merges.txt` (or the
@@ -123,6 +132,13 @@ def load_tokenizer(architecture="bert", vocabulary=None, sequence_length=None):
     assert xlm_roberta.mask_token_id == xlm_roberta.vocabulary_size() - 1
     ```
     """
+    if architecture not in ARCHITECTURE_NAMES:
+        if vocabulary is not None:
+            raise ValueError(
+                "Pass either a checkpoint folder or an architecture and a "
+                f"`vocabulary`. Received: {architecture!r}, {vocabulary!r}"
+            )
+        return checkpoint_tokenizer(architecture, sequence_length)
     architecture_spec = get_architecture(architecture)
     kind = architecture_spec.tokenizer_kind
     tokenizer_class = architecture_spec.tokenizer_class
@@ -155,6 +171,49 @@ def load_tokenizer(architecture="bert", vocabulary=None, sequence_length=None):
         tokenizer = tokenizer_class(
             proto=_read(path, "rb"), sequence_length=sequence_length
         )
+    special_token_ids(tokenizer)  # raises naming a missing token
+    return tokenizer
+
+
+def checkpoint_tokenizer(path, sequence_length=None):
+    """The keras-hub tokenizer of a checkpoint folder (see
+    `load_tokenizer`).
+
+    Raises:
+        ValueError: for a path that is no checkpoint folder, naming the
+            architectures it could have meant.
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.data.tokenizers import checkpoint_tokenizer
+    tokenizer = tokdrop_keras.load_tokenizer("roberta")
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=tokenizer.vocabulary_size(),
+        max_sequence_length=16, num_layers=2, architecture="roberta",
+    )
+    folder = os.path.join(tempfile.mkdtemp(), "preset")
+    backbone.save_to_preset(folder)
+    tokenizer.save_to_preset(folder)
+    again = checkpoint_tokenizer(folder, sequence_length=8)
+    assert again(["Call me Ishmael."]).shape == (1, 8)
+    ```
+    """
+    path = os.fspath(path)
+    if not tf.io.gfile.isdir(path):
+        raise ValueError(
+            f"{path!r} is neither an architecture ({list(ARCHITECTURE_NAMES)}) "
+            "nor a checkpoint folder (a Hugging Face checkpoint, a keras-hub "
+            "preset or an export)."
+        )
+    if is_transformers_checkpoint(path):
+        tokenizer = load_transformers_tokenizer(
+            path, sequence_length=sequence_length
+        )
+    else:
+        _, folder, _ = find_checkpoint(path)  # raises if neither
+        options = {} if sequence_length is None else {"sequence_length": sequence_length}
+        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(folder, **options)
     special_token_ids(tokenizer)  # raises naming a missing token
     return tokenizer
 

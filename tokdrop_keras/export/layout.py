@@ -3,6 +3,7 @@
     export_dir/
       preset/           a keras-hub preset (backbone, tokenizer, preprocessor)
       saved_model/      the encoder as a TF SavedModel, TF Hub's signature
+      hf/               encoder + MLM head as a Hugging Face transformers checkpoint
       importance.tsv    the learned importance table
 """
 
@@ -12,13 +13,15 @@ import tokdrop_keras.filesystem as filesystem
 
 PRESET_DIR = "preset"
 SAVED_MODEL_DIR = "saved_model"
+HF_DIR = "hf"
 IMPORTANCE_TABLE_FILE = "importance.tsv"
-EXPORT_CONTENTS = (IMPORTANCE_TABLE_FILE, PRESET_DIR, SAVED_MODEL_DIR)
+EXPORT_CONTENTS = (HF_DIR, IMPORTANCE_TABLE_FILE, PRESET_DIR, SAVED_MODEL_DIR)
 
 # Each part: (subfolder, the file that marks it, what it is).
 EXPORT_PARTS = {
     "preset": (PRESET_DIR, "config.json", "keras-hub preset"),
     "saved_model": (SAVED_MODEL_DIR, "saved_model.pb", "SavedModel"),
+    "transformers": (HF_DIR, "model.safetensors", "Hugging Face checkpoint"),
 }
 
 
@@ -60,4 +63,32 @@ def find_export_part(export_dir, part, required=True):
             f"its {subfolder}/ folder); pass the folder that "
             "`export_pretrained` (pretrain.py --export_dir) wrote."
         )
+    return None
+
+
+def find_importance_table(path):
+    """The `importance.tsv` of the export `path` is, or is a part of
+    (`preset/`, `hf/`); `None` if there is none.
+
+    Example:
+    ```python
+    import tempfile
+    export_dir = tempfile.mkdtemp()
+    os.makedirs(os.path.join(export_dir, "preset"))
+    assert tokdrop_keras.export.find_importance_table(export_dir) is None
+    open(os.path.join(export_dir, "importance.tsv"), "w").close()
+    found = tokdrop_keras.export.find_importance_table(
+        os.path.join(export_dir, "preset")
+    )
+    assert found == os.path.join(export_dir, "importance.tsv")
+    ```
+    """
+    path = os.fspath(path).rstrip("/")
+    folders = [path]
+    if os.path.basename(path) in (PRESET_DIR, HF_DIR):
+        folders.append(os.path.dirname(path))
+    for folder in folders:
+        candidate = os.path.join(folder, IMPORTANCE_TABLE_FILE)
+        if filesystem.exists(candidate):
+            return candidate
     return None

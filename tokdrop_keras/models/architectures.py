@@ -22,6 +22,9 @@ from tokdrop_keras.inputs import BERT_BACKBONE_INPUTS
 from tokdrop_keras.inputs import NO_SEGMENT_BACKBONE_INPUTS
 from tokdrop_keras.inputs import PADDING_MASK
 from tokdrop_keras.inputs import TOKEN_IDS
+from tokdrop_keras.models.numerics import ACTIVATIONS
+from tokdrop_keras.models.numerics import check_activation
+from tokdrop_keras.models.numerics import check_epsilon
 
 SEQUENCE_OUTPUT = "sequence_output"
 POOLED_OUTPUT = "pooled_output"
@@ -73,6 +76,8 @@ class EncoderArchitecture:
         masked_lm_preprocessor_class,
         classifier_class,
         classifier_preprocessor_class,
+        mlm_head_activation,
+        mlm_head_layer_norm_epsilon,
     ):
         self.name = name
         self.backbone_class = backbone_class
@@ -85,6 +90,8 @@ class EncoderArchitecture:
         self.masked_lm_preprocessor_class = masked_lm_preprocessor_class
         self.classifier_class = classifier_class
         self.classifier_preprocessor_class = classifier_preprocessor_class
+        self.mlm_head_activation = mlm_head_activation
+        self.mlm_head_layer_norm_epsilon = mlm_head_layer_norm_epsilon
         self.token_ids_key = TOKEN_IDS
         self.padding_mask_key = PADDING_MASK
 
@@ -115,14 +122,23 @@ class EncoderArchitecture:
         """The `[batch, seq, hidden]` sequence output of `outputs`."""
         return outputs[SEQUENCE_OUTPUT] if self.pooled else outputs
 
-    def masked_lm_head(self, backbone):
+    def masked_lm_head(self, backbone, activation=None, layer_norm_epsilon=None):
         """A `MaskedLMHead` as the keras-hub masked LM of this architecture
-        builds it (gelu, truncated-normal 0.02 kernels), tied to the token
-        embedding."""
+        builds it (truncated-normal 0.02 kernels), tied to the token
+        embedding, with `activation` (a transformers name) and
+        `layer_norm_epsilon` (default: this architecture's)."""
+        activation = activation or self.mlm_head_activation
+        if layer_norm_epsilon is None:
+            layer_norm_epsilon = self.mlm_head_layer_norm_epsilon
         head = keras_hub.layers.MaskedLMHead(
             vocabulary_size=backbone.vocabulary_size,
             token_embedding=backbone.token_embedding,
-            intermediate_activation="gelu",
+            intermediate_activation=ACTIVATIONS[
+                check_activation(activation, "mlm_head_activation")
+            ],
+            layer_norm_epsilon=check_epsilon(
+                layer_norm_epsilon, "mlm_head_layer_norm_epsilon"
+            ),
             kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
             dtype=backbone.dtype_policy,
             name="mlm_head",
@@ -147,6 +163,8 @@ ARCHITECTURES = (
         masked_lm_preprocessor_class=_models.BertMaskedLMPreprocessor,
         classifier_class=_models.BertTextClassifier,
         classifier_preprocessor_class=_models.BertTextClassifierPreprocessor,
+        mlm_head_activation="gelu_new",
+        mlm_head_layer_norm_epsilon=1e-12,
     ),
     EncoderArchitecture(
         name="xlm_roberta",
@@ -162,6 +180,8 @@ ARCHITECTURES = (
         classifier_preprocessor_class=(
             _models.XLMRobertaTextClassifierPreprocessor
         ),
+        mlm_head_activation="gelu",
+        mlm_head_layer_norm_epsilon=1e-5,
     ),
     EncoderArchitecture(
         name="roberta",
@@ -177,6 +197,8 @@ ARCHITECTURES = (
         classifier_preprocessor_class=(
             _models.RobertaTextClassifierPreprocessor
         ),
+        mlm_head_activation="gelu",
+        mlm_head_layer_norm_epsilon=1e-5,
     ),
     EncoderArchitecture(
         name="distil_bert",
@@ -192,6 +214,8 @@ ARCHITECTURES = (
         classifier_preprocessor_class=(
             _models.DistilBertTextClassifierPreprocessor
         ),
+        mlm_head_activation="gelu",
+        mlm_head_layer_norm_epsilon=1e-12,
     ),
 )
 ARCHITECTURE_NAMES = ("bert", "roberta", "xlm_roberta", "distil_bert")

@@ -1,3 +1,4 @@
+import json
 import os
 import warnings
 
@@ -24,6 +25,15 @@ from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.layout import resolve_first_dropped_layer
 from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
 from tokdrop_keras.models.token_drop_backbone import token_drop_config
+from tokdrop_keras.models.numerics import KERAS_HUB_MLM_HEAD
+from tokdrop_keras.models.numerics import NUMERICS_FILE
+from tokdrop_keras.models.checkpoints import TRANSFORMERS
+from tokdrop_keras.models.checkpoints import find_checkpoint
+from tokdrop_keras.models.transformers_checkpoint import load_transformers_masked_lm
+from tokdrop_keras.models.numerics import check_activation
+from tokdrop_keras.models.numerics import encoder_activation_name
+from tokdrop_keras.models.numerics import encoder_epsilon
+from tokdrop_keras.models.numerics import set_encoder_numerics
 from tokdrop_keras.optimizers import bert_adamw
 from tokdrop_keras.special_tokens import check_tokenizer
 
@@ -32,6 +42,12 @@ RANDOM_STATE_PREFIX = "random_state_"
 # In training, `call` returns the logits and, per prediction, whether the
 # token-dropped layers kept its position (for `kept_mask_fraction`).
 LOGITS = "logits"
+NUMERICS_ARGUMENTS = (
+    "encoder_activation",
+    "encoder_layer_norm_epsilon",
+    "mlm_head_activation",
+    "mlm_head_layer_norm_epsilon",
+)
 KEPT_MASK = "kept_mask"
 
 
@@ -105,10 +121,17 @@ class TokenDropMaskedLM(keras.Model):
         always_keep_ids=(),
         always_drop_ids=(),
         seed=None,
+        encoder_activation=None,
+        encoder_layer_norm_epsilon=None,
+        mlm_head_activation=None,
+        mlm_head_layer_norm_epsilon=None,
         **kwargs,
     ):
         architecture = architecture_of(backbone)
         super().__init__(**kwargs)
+        set_encoder_numerics(
+            backbone, encoder_activation, encoder_layer_norm_epsilon
+        )
 
         # === Layers ===
         self.backbone = backbone
@@ -143,7 +166,9 @@ class TokenDropMaskedLM(keras.Model):
                 name="importance_tracker",
                 **tracker_options,
             )
-        self.masked_lm_head = architecture.masked_lm_head(backbone)
+        self.masked_lm_head = architecture.masked_lm_head(
+            backbone, mlm_head_activation, mlm_head_layer_norm_epsilon
+        )
         self.kept_mask_fraction = KeptMaskFraction()
         self.nonfinite_losses = NonFiniteLosses()
         self._architecture = architecture
@@ -158,24 +183,43 @@ class TokenDropMaskedLM(keras.Model):
         self.always_keep_ids = list(self.importance_tracker.always_keep_ids)
         self.always_drop_ids = list(self.importance_tracker.always_drop_ids)
         self.seed = seed
+        self.encoder_activation = encoder_activation_name(backbone)
+        self.encoder_layer_norm_epsilon = encoder_epsilon(backbone)
+        self.mlm_head_activation = check_activation(
+            mlm_head_activation or architecture.mlm_head_activation
+        )
+        self.mlm_head_layer_norm_epsilon = float(
+            self.masked_lm_head.layer_norm_epsilon
+        )
         self.built = True
 
     @classmethod
     def from_preset(cls, preset, token_drop=True, **kwargs):
-        """A `TokenDropMaskedLM` on a keras-hub preset's masked LM.
+        """A `TokenDropMaskedLM` from a checkpoint: encoder AND MLM head.
 
-        Loads the backbone AND the MLM head of a keras-hub masked-LM preset
-        (`tokdrop_keras.export.export_pretrained`'s `preset/`, or the export
-        folder holding it), with the special-token ids of the preset's
-        tokenizer: its full-model logits are those of the exported model,
-        ready to pretrain further. A preset without a saved head (a
-        backbone-only preset) gets a fresh one, as keras-hub's masked LMs
-        do, and says so in a warning. The importance table starts at
-        `initial_importance`.
+        `preset` is one of:
+        - a Hugging Face transformers checkpoint folder (`config.json`,
+          `model.safetensors`, tokenizer files) of a `BertForMaskedLM`,
+          `RobertaForMaskedLM`, `XLMRobertaForMaskedLM` or
+          `DistilBertForMaskedLM` (see
+          `tokdrop_keras.models.transformers_checkpoint`): sizes,
+          activations, LayerNorm epsilons and position offset come from
+          its config.json, so the full model's logits are transformers'; a
+          missing pooler (BERT) or head (a base model) starts fresh, said
+          in one line;
+        - a keras-hub masked-LM preset folder, or an export folder
+          (`tokdrop_keras.export.export_pretrained`) holding one in
+          `preset/`: our exports carry their numerics
+          (`numerics.NUMERICS_FILE`); other keras-hub presets get
+          keras-hub's head (gelu, 1e-5). A backbone-only preset gets a
+          fresh head, with a warning.
+
+        Special-token ids come from the checkpoint's tokenizer. The
+        importance table starts at `initial_importance`
+        (`tokdrop_keras.export.restore_importance_table` reads an export's).
 
         Args:
-            preset: a keras-hub preset folder (or an export folder with a
-                `preset/`) of a BERT, RoBERTa, XLM-R or DistilBERT masked LM.
+            preset: the folder (local or `gs://`).
             token_drop: bool, as in the constructor.
             **kwargs: the constructor's other arguments (`keep_fraction`,
                 `seed`, ...).
@@ -206,14 +250,16 @@ class TokenDropMaskedLM(keras.Model):
         assert again.always_drop_ids == [1]  # <pad>
         ```
         """
-        nested = os.path.join(os.fspath(preset), "preset")
-        if filesystem.exists(os.path.join(nested, "config.json")):
-            preset = nested
-        if not filesystem.exists(os.path.join(preset, "config.json")):
-            raise ValueError(
-                f"{preset} is not a keras-hub preset (no config.json in it "
-                "or in its preset/ folder)."
-            )
+        model, _ = cls.from_preset_with_tokenizer(preset, token_drop, **kwargs)
+        return model
+
+    @classmethod
+    def from_preset_with_tokenizer(cls, preset, token_drop=True, **kwargs):
+        """`from_preset`, and the checkpoint's keras-hub tokenizer:
+        `(model, tokenizer)`."""
+        kind, preset, _ = find_checkpoint(preset)
+        if kind == TRANSFORMERS:
+            return load_transformers_masked_lm(preset, cls, token_drop, **kwargs)
         masked_lm = keras_hub.models.MaskedLM.from_preset(
             preset, preprocessor=None
         )
@@ -223,11 +269,19 @@ class TokenDropMaskedLM(keras.Model):
                 f"{preset} holds no masked-LM head weights (a backbone-only "
                 "preset): the MLM head starts from random weights."
             )
+        numerics = dict(KERAS_HUB_MLM_HEAD)
+        numerics_path = os.path.join(preset, NUMERICS_FILE)
+        if filesystem.exists(numerics_path):
+            with filesystem.open_file(numerics_path) as file:
+                numerics = json.load(file)
+        numerics.update({k: kwargs.pop(k) for k in list(kwargs) if k in numerics})
         tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
         ids = check_tokenizer(tokenizer, masked_lm.backbone)
-        model = cls(masked_lm.backbone, token_drop=token_drop, **ids, **kwargs)
+        model = cls(
+            masked_lm.backbone, token_drop=token_drop, **numerics, **ids, **kwargs
+        )
         model.masked_lm_head.set_weights(masked_lm.masked_lm_head.get_weights())
-        return model
+        return model, tokenizer
 
     @property
     def input_keys(self):
@@ -446,13 +500,23 @@ class TokenDropMaskedLM(keras.Model):
                 "backbone": keras.layers.serialize(self.backbone),
                 "token_drop": self.token_drop,
                 **token_drop_config(self),
+                **self.numerics,
             }
         )
         return config
 
+    @property
+    def numerics(self):
+        """The activations and LayerNorm epsilons of the encoder and the
+        MLM head (constructor arguments, resolved)."""
+        return {name: getattr(self, name) for name in NUMERICS_ARGUMENTS}
+
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        # Saved before the head's numbers were arguments: keras-hub's head.
+        for name, value in KERAS_HUB_MLM_HEAD.items():
+            config.setdefault(name, value)
         config["backbone"] = keras.layers.deserialize(config["backbone"])
         return cls(**config)
 

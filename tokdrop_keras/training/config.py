@@ -193,6 +193,7 @@ class PretrainConfig(Config):
     """
 
     # Model.
+    init_from: typing.Optional[str] = setting(None, "continue pretraining a checkpoint: a Hugging Face folder (config.json, model.safetensors, tokenizer files), a keras-hub preset or an export of ours; architecture, sizes, dropout, activations and tokenizer come from it", "model")
     architecture: str = setting("bert", "keras-hub encoder: bert | roberta | xlm_roberta | distil_bert", "model", ARCHITECTURES)
     size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES", "model")
     num_layers: typing.Optional[int] = setting(None, "overrides the size", "model")
@@ -231,12 +232,50 @@ class PretrainConfig(Config):
     export_dir: typing.Optional[str] = setting(None, "preset + SavedModel + importance table", "output")
     overwrite: bool = setting(False, "replace a non-empty --export_dir", "output")
     saved_model: bool = setting(True, "also export the TF-Hub SavedModel (needs TensorFlow installed)", "output")
+    transformers: bool = setting(True, "also export a Hugging Face transformers checkpoint (hf/)", "output")
 
     # Settings a resumed run may change: they do not change what is trained.
     RESUMABLE_CHANGES: typing.ClassVar[tuple] = (
         "eval_steps", "log_every", "tpu", "model_dir", "export_dir", "overwrite",
-        "saved_model",
+        "saved_model", "transformers",
     )
+
+    # The settings a checkpoint (`init_from`) fixes: given with it, an error.
+    CHECKPOINT_FIXES: typing.ClassVar[tuple] = (
+        "size", "vocabulary", "dropout",
+    ) + BACKBONE_FIELDS
+
+    def _check_init_from(self):
+        """The checkpoint's architecture and number of layers, after
+        checking that no setting it fixes was given."""
+        from tokdrop_keras.models.checkpoints import find_checkpoint
+        from tokdrop_keras.models.checkpoints import checkpoint_num_layers
+
+        defaults = type(self)()
+        given = [
+            name for name in self.CHECKPOINT_FIXES
+            if getattr(self, name) != getattr(defaults, name)
+        ]
+        if given:
+            raise ValueError(
+                f"`init_from` fixes the model's architecture, sizes, dropout "
+                f"and tokenizer; do not also set {given}."
+            )
+        _, folder, architecture = find_checkpoint(self.init_from)
+        if self.architecture not in (defaults.architecture, architecture):
+            raise ValueError(
+                f"`init_from` {self.init_from} is a {architecture}; "
+                f"`architecture={self.architecture!r}` contradicts it."
+            )
+        return {"num_layers": checkpoint_num_layers(self.init_from)}
+
+    def resolved(self):
+        """This config with `architecture` read from `init_from`."""
+        if not self.init_from:
+            return self
+        from tokdrop_keras.models.checkpoints import find_checkpoint
+
+        return self.replace(architecture=find_checkpoint(self.init_from)[2])
 
     def backbone_overrides(self):
         """The size fields set explicitly, and the dropout."""
@@ -265,11 +304,14 @@ class PretrainConfig(Config):
         from tokdrop_keras.models.sizes import size_config
 
         _check_choice(self, "architecture", ARCHITECTURES)
-        shape = size_config(
-            self.size,
-            backbone_class=get_architecture(self.architecture).backbone_class,
-            **self.backbone_overrides(),
-        )
+        if self.init_from:
+            shape = self._check_init_from()
+        else:
+            shape = size_config(
+                self.size,
+                backbone_class=get_architecture(self.architecture).backbone_class,
+                **self.backbone_overrides(),
+            )
         _check_choice(self, "backend", BACKENDS)
         _check_choice(self, "strategy", STRATEGIES)
         check_backend_and_strategy(self.backend, self.strategy)

@@ -16,10 +16,14 @@ from tokdrop_keras.data.tokenizers import load_tokenizer
 from tokdrop_keras.export.atomic_directory import check_output_directory
 from tokdrop_keras.export.atomic_directory import check_writable_directory
 from tokdrop_keras.export.export import export_pretrained
+from tokdrop_keras.export.importance_table import restore_importance_table
+from tokdrop_keras.export.layout import find_importance_table
+from tokdrop_keras.export.transformers_export import check_transformers_numerics
 from tokdrop_keras.models.sizes import backbone_for_size
 from tokdrop_keras.models.token_drop_masked_lm import TokenDropMaskedLM
 from tokdrop_keras.optimizers import bert_adamw
 from tokdrop_keras.special_tokens import special_token_ids
+from tokdrop_keras.special_tokens import tokens_by_id
 from tokdrop_keras.training.callbacks import NonFiniteLossError
 from tokdrop_keras.training.callbacks import StopOnNonFiniteLoss
 from tokdrop_keras.training.callbacks import TrainingLog
@@ -116,24 +120,28 @@ def build_masked_lm(config, tokenizer):
     assert model.always_drop_ids == [tokenizer.pad_token_id]  # <pad>: 1
     ```
     """
-    backbone = backbone_for_size(
-        config.size,
-        vocabulary_size=tokenizer.vocabulary_size(),
-        max_sequence_length=config.seq_length,
-        seed=config.seed,
-        architecture=config.architecture,
-        **config.backbone_overrides(),
-    )
-    model = TokenDropMaskedLM(
-        backbone,
+    options = dict(
         token_drop=config.token_drop,
         keep_fraction=config.keep_fraction,
         first_dropped_layer=config.first_dropped_layer,
         initial_importance=config.initial_importance,
         beta=config.beta,
         seed=config.seed,
-        **special_token_ids(tokenizer),
     )
+    if config.init_from:
+        model = continued_masked_lm(config, tokenizer, **options)
+    else:
+        backbone = backbone_for_size(
+            config.size,
+            vocabulary_size=tokenizer.vocabulary_size(),
+            max_sequence_length=config.seq_length,
+            seed=config.seed,
+            architecture=config.architecture,
+            **config.backbone_overrides(),
+        )
+        model = TokenDropMaskedLM(
+            backbone, **options, **special_token_ids(tokenizer)
+        )
     model.compile(
         optimizer=bert_adamw(
             config.learning_rate,
@@ -142,6 +150,68 @@ def build_masked_lm(config, tokenizer):
         ),
         jit_compile=JIT_COMPILE_VALUES[config.jit_compile],
     )
+    return model
+
+
+def continued_masked_lm(config, tokenizer, **options):
+    """The `TokenDropMaskedLM` of `config.init_from` (a Hugging Face or
+    keras-hub checkpoint, or our export), its importance table from the
+    export's `importance.tsv` if there is one, else at its initial value;
+    says which.
+
+    Raises:
+        ValueError: `seq_length` longer than the checkpoint's positions,
+            or a tokenizer other than the checkpoint's.
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.training.pretraining import continued_masked_lm
+    tokenizer = tokdrop_keras.load_tokenizer("bert")
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=tokenizer.vocabulary_size(),
+        max_sequence_length=16, num_layers=2,
+    )
+    model = tokdrop_keras.TokenDropMaskedLM(
+        backbone, **tokdrop_keras.special_token_ids(tokenizer)
+    )
+    export_dir = os.path.join(tempfile.mkdtemp(), "export")
+    tokdrop_keras.export.export_pretrained(
+        model, tokenizer, export_dir, sequence_length=16, saved_model=False
+    )
+    config = tokdrop_keras.PretrainConfig(init_from=export_dir, seq_length=16)
+    again = continued_masked_lm(config.resolved(), tokenizer)  # "continues from"
+    assert again.backbone.num_layers == 2
+    ```
+    """
+    keras.utils.set_random_seed(config.seed)  # a fresh head or pooler
+    model = TokenDropMaskedLM.from_preset(config.init_from, **options)
+    backbone = model.backbone
+    if config.seq_length > backbone.max_sequence_length:
+        raise ValueError(
+            f"`seq_length={config.seq_length}` is longer than the "
+            f"{backbone.max_sequence_length} positions of {config.init_from}."
+        )
+    if special_token_ids(tokenizer) != {
+        "always_keep_ids": model.always_keep_ids,
+        "always_drop_ids": model.always_drop_ids,
+    }:
+        raise ValueError(f"The tokenizer is not that of {config.init_from}.")
+    table = find_importance_table(config.init_from)
+    if table:
+        restore_importance_table(
+            model.importance_tracker, table, tokens_by_id(tokenizer)
+        )
+        print(
+            f"tokdrop_keras: the importance table continues from {table}.",
+            flush=True,
+        )
+    else:
+        print(
+            f"tokdrop_keras: {config.init_from} holds no importance table: "
+            f"it starts at {config.initial_importance} for every token.",
+            flush=True,
+        )
     return model
 
 
@@ -199,6 +269,7 @@ def pretrain(config, callbacks=()):
     """
     # Everything that can fail on bad input fails here, before training.
     config.validate()
+    config = config.resolved()  # the architecture of `init_from`
     check_output_paths(config)
     run = RunDirectory(config.model_dir) if config.model_dir else None
     if run is not None:
@@ -211,7 +282,9 @@ def pretrain(config, callbacks=()):
             f"{config.strategy!r}; use a multiple of "
             f"{strategy.num_replicas_in_sync}."
         )
-    tokenizer = load_tokenizer(config.architecture, config.vocabulary)
+    tokenizer = load_tokenizer(
+        config.init_from or config.architecture, config.vocabulary
+    )
 
     # The model; a resumed run loads its latest checkpoint into it and
     # continues the same data stream where it stopped. Built before the
@@ -222,6 +295,8 @@ def pretrain(config, callbacks=()):
         keras.mixed_precision.set_global_policy(config.mixed_precision)
     with strategy.scope():
         model = build_masked_lm(config, tokenizer)
+        if config.export_dir and config.transformers:
+            check_transformers_numerics(model)  # else the export would fail
         model.optimizer.build(model.trainable_variables)
         resumed_steps = run.restore(model) if run is not None else 0
 
@@ -343,6 +418,7 @@ def pretrain(config, callbacks=()):
             sequence_length=config.seq_length,
             overwrite=config.overwrite,
             saved_model=config.saved_model,
+            transformers=config.transformers,
         )
         summary["export_dir"] = config.export_dir
     if run is not None:
