@@ -6,6 +6,8 @@ Runs with no arguments: a `tiny` model on the embedded corpus. Examples:
         --model_dir runs/mini --export_dir exports/mini
     python experiments/pretrain.py --notoken_drop ...          # baseline
     python experiments/pretrain.py --architecture roberta --size mini  # RoBERTa
+    python experiments/pretrain.py --init_from checkpoints/bert-base-uncased \
+        --data 'domain/*.txt' --export_dir exports/domain   # continue a HF checkpoint
     python experiments/pretrain.py --strategy tpu --tpu local \\
         --mixed_precision mixed_bfloat16 --data 'gs://bucket/text/*.txt' \\
         --model_dir gs://bucket/runs/base --size base --seq_length 512

@@ -277,7 +277,10 @@ def _train_sentencepiece(files, vocabulary_size, output_dir):
             model_writer=writer,
             # XLMRobertaTokenizer adds `<pad>` and `<mask>` to the pieces.
             vocab_size=vocabulary_size - 2,
-            model_type="bpe",
+            # XLM-R's model is a unigram one (whatever its file name says);
+            # transformers' XLM-R tokenizer reads the pieces as unigram pieces.
+            model_type="unigram",
+            hard_vocab_limit=False,  # a small corpus may not fill it
             # fairseq's (and XLM-R's) layout: <unk> 0, <s> 1, </s> 2, no pad.
             unk_id=0,
             bos_id=1,
