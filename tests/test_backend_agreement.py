@@ -13,10 +13,14 @@ import pytest
 
 import backend_agreement
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="runs TensorFlow here and JAX in a subprocess",
-)
+# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+pytestmark = [
+    pytest.mark.xdist_group("backend_agreement"),
+    pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow",
+        reason="runs TensorFlow here and JAX in a subprocess",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

@@ -93,11 +93,16 @@ def test_the_preset_export_reloads_with_the_same_encoder(tmp_path):
         model, tiny_tokenizer(), export_dir, sequence_length=16,
         saved_model=False,
     )
-    assert sorted(os.listdir(export_dir)) == ["importance.tsv", "preset"]
+    assert sorted(os.listdir(export_dir)) == ["hf", "importance.tsv", "preset"]
     backbone = keras_hub.models.BertBackbone.from_preset(
         find_export_part(export_dir, "preset")
     )
     x, _, _ = tiny_inputs()
+    # The Hugging Face checkpoint reads back too (safetensors, no TF).
+    again = tokdrop_keras.TokenDropMaskedLM.from_preset(
+        find_export_part(export_dir, "transformers")
+    )
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     del x["mask_positions"]
     np.testing.assert_allclose(
         backbone(x)["sequence_output"],

@@ -38,6 +38,10 @@ def write_model_garden_records(
             writer.write(example.SerializeToString())
 
 
+# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("model_garden")
+
+
 @pytest.fixture(scope="module")
 def batch():
     dataset = pretraining_dataset(

@@ -26,6 +26,10 @@ from tiny_bert import SPECIAL_IDS
 from tiny_bert import tiny_backbone
 
 
+# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("export")
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     model = TokenDropMaskedLM(tiny_backbone(), **SPECIAL_IDS)

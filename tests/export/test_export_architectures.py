@@ -165,6 +165,22 @@ def test_a_model_transformers_cannot_compute_is_refused_before_writing(tmp_path)
     assert sorted(os.listdir(export_dir)) == ["importance.tsv", "preset"]
 
 
+def test_an_export_interrupted_while_writing_hf_leaves_nothing(tmp_path, monkeypatch):
+    import tokdrop_keras.export.transformers_export as transformers_export
+
+    tokenizer = load_tokenizer("bert")
+    model = tiny_model("bert", tokenizer)
+
+    def fail(*args, **kwargs):
+        raise KeyboardInterrupt  # the process stopped half way through hf/
+
+    monkeypatch.setattr(transformers_export, "_tokenizer_files", fail)
+    export_dir = os.path.join(tmp_path, "export")
+    with pytest.raises(KeyboardInterrupt):
+        export_pretrained(model, tokenizer, export_dir, saved_model=False)
+    assert os.listdir(tmp_path) == []  # no export_dir, no temporary folder
+
+
 def test_a_tokenizer_of_another_vocabulary_size_is_refused(tmp_path):
     model = tiny_model("roberta", load_tokenizer("roberta"))
     export_dir = os.path.join(tmp_path, "export")

@@ -11,6 +11,10 @@ from tokdrop_keras.export.layout import SAVED_MODEL_DIR
 from tokdrop_keras.special_tokens import BERT_RESERVED_TOKENS
 
 
+# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("finetuning")
+
+
 @pytest.fixture(scope="module")
 def export_dir(tmp_path_factory):
     path = os.path.join(tmp_path_factory.mktemp("run"), "export")

@@ -11,10 +11,14 @@ import sys
 import keras
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow",
-    reason="runs JAX in a subprocess from the TensorFlow suite",
-)
+# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+pytestmark = [
+    pytest.mark.xdist_group("jax_pretraining"),
+    pytest.mark.skipif(
+        keras.backend.backend() != "tensorflow",
+        reason="runs JAX in a subprocess from the TensorFlow suite",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
@@ -58,4 +62,4 @@ def test_mixed_bfloat16_and_the_export(results):
     assert results["mixed_losses_finite"]
     assert results["mixed_table_dtype"] == "float32"
     assert results["mixed_compute_dtype"] == "bfloat16"
-    assert results["export"] == ["importance.tsv", "preset", "saved_model"]
+    assert results["export"] == ["hf", "importance.tsv", "preset", "saved_model"]

@@ -44,7 +44,7 @@ def compare(config):
     ```python
     import tempfile
     results, table = tokdrop_keras.compare(tokdrop_keras.ComparisonConfig(
-        output_dir=tempfile.mkdtemp(), architecture="roberta", size="nano",
+        output_dir=tempfile.mkdtemp(), architecture="distil_bert", size="nano",
         num_layers=2,
         seq_length=32, batch_size=4, steps=4, eval_steps=1,
         saved_model=False, finetune_steps=2, finetune_seq_length=32,
