@@ -34,6 +34,8 @@ _LAZY = {
     "FinetuneResult": "tokdrop_keras.training.finetuning",
     "compare": "tokdrop_keras.training.comparison",
     "ComparisonConfig": "tokdrop_keras.training.config",
+    "run_ablation": "tokdrop_keras.training.ablation",
+    "AblationConfig": "tokdrop_keras.training.ablation",
     "load_tokenizer": "tokdrop_keras.data.tokenizers",
 }
 

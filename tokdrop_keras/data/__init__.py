@@ -10,6 +10,8 @@ if _importlib_util.find_spec("tensorflow") is None:
         "arrays or a keras.utils.PyDataset."
     )
 
+from tokdrop_keras.data.adjacent_sentences import adjacent_sentence_pairs
+from tokdrop_keras.data.adjacent_sentences import adjacent_sentences_dataset
 from tokdrop_keras.data.corpus import VALIDATION_BUCKETS
 from tokdrop_keras.data.corpus import embedded_corpus_files
 from tokdrop_keras.data.corpus import embedded_documents

@@ -7,6 +7,8 @@ import tensorflow as tf
 from tokdrop_keras.data.tfds_builders import read_sentiment
 from tokdrop_keras.data.tfds_builders import tfds_builder
 
+from tokdrop_keras.data.adjacent_sentences import ADJACENT_SENTENCES_TASK
+
 SENTIMENT_TASK = "sentiment"
 
 
@@ -46,17 +48,19 @@ GLUE_TASKS = {
 
 def classification_tasks():
     """The tasks `tokdrop_keras.finetune` trains a classifier on, with their
-    number of classes: the embedded sentiment set and the GLUE
-    classification tasks that have a training set.
+    number of classes: the embedded sentiment set, the adjacent-sentences
+    pairs built from the corpus (`tokdrop_keras.data.adjacent_sentences`)
+    and the GLUE classification tasks that have a training set.
 
     Example:
     ```python
     tasks = tokdrop_keras.data.classification_tasks()
     assert tasks["sentiment"] == 2 and tasks["glue/mnli"] == 3
+    assert tasks["adjacent_sentences"] == 2
     assert "glue/stsb" not in tasks  # a regression task
     ```
     """
-    tasks = {SENTIMENT_TASK: 2}
+    tasks = {SENTIMENT_TASK: 2, ADJACENT_SENTENCES_TASK: 2}
     for name, task in GLUE_TASKS.items():
         if task.num_classes is not None and task.dev_split is not None:
             tasks[f"glue/{name}"] = task.num_classes

@@ -3,8 +3,15 @@ from keras import ops
 
 from tokdrop_keras.layers.top_k_selection import select_positions
 from tokdrop_keras.layers.top_k_selection import sortable_keys
+from tokdrop_keras.layers.top_k_selection import top_k_mask
 
 DEFAULT_KEEP_FRACTION = 0.5
+# How the kept tokens are chosen (`TokenDrop`'s `selection`).
+IMPORTANCE = "importance"
+RANDOM = "random"
+MIXED = "mixed"
+SELECTIONS = (IMPORTANCE, RANDOM, MIXED)
+DEFAULT_RANDOM_FRACTION = 0.5
 
 
 def kept_token_count(
@@ -62,6 +69,46 @@ def check_keep(keep_fraction=DEFAULT_KEEP_FRACTION, keep_tokens=None):
         )
 
 
+def check_selection(selection=IMPORTANCE, random_fraction=DEFAULT_RANDOM_FRACTION):
+    """Raises unless `selection` / `random_fraction` are valid.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.token_drop import check_selection
+    check_selection("mixed", random_fraction=0.25)
+    try:
+        check_selection("topk")
+        raise AssertionError("accepted an unknown selection")
+    except ValueError as error:
+        assert "'importance', 'random', 'mixed'" in str(error)
+    ```
+    """
+    if selection not in SELECTIONS:
+        raise ValueError(
+            f"Unknown `selection` {selection!r}; choose one of "
+            f"{', '.join(repr(name) for name in SELECTIONS)}."
+        )
+    if isinstance(random_fraction, bool) or not (
+        isinstance(random_fraction, (int, float)) and 0.0 <= random_fraction <= 1.0
+    ):
+        raise ValueError(
+            "`random_fraction` must be in [0, 1]. Received: "
+            f"random_fraction={random_fraction!r}"
+        )
+
+
+def random_kept_count(keep_tokens, random_fraction):
+    """How many of `keep_tokens` a `"mixed"` selection picks at random.
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.token_drop import random_kept_count
+    assert random_kept_count(64, 0.25) == 16
+    ```
+    """
+    return int(round(random_fraction * keep_tokens))
+
+
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
 class TokenDrop(keras.layers.Layer):
     """Keeps each sequence's `keep_tokens` highest-scoring tokens.
@@ -75,13 +122,28 @@ class TokenDrop(keras.layers.Layer):
     rather than each sequence's first positions. At inference, ties go to
     the earlier position, deterministically.
 
+    `selection` says how the kept tokens are chosen among the ordinary
+    ones (special tokens, scored `+inf`, are always kept and padding,
+    scored `-inf`, always dropped, whatever the selection):
+    - `"importance"`: the highest scores (the paper's method);
+    - `"random"`: a fresh uniform random subset per sequence and step
+      (the paper's random-dropping ablation; random-LTD's choice), also
+      at inference;
+    - `"mixed"`: the highest scores for all but `random_fraction` of the
+      kept slots, the rest uniformly at random among the others (the
+      reference's `SelectTopK(top_k, random_k)`).
+
     Args:
         keep_tokens: int. How many tokens of each sequence to keep.
         keep_fraction: float in `(0, 1]`. Alternative to `keep_tokens`:
             keep `max(1, round(keep_fraction * seq))` tokens, resolved from
             the (static) sequence length of each call
             (`kept_token_count`).
-        seed: int. Seed of the tie-breaking noise.
+        selection: `"importance"` (default), `"random"` or `"mixed"`.
+        random_fraction: float in `[0, 1]`. The share of the kept tokens
+            a `"mixed"` selection picks at random (rounded); unused by the
+            others. Defaults to `0.5`.
+        seed: int. Seed of the tie-breaking (and random selection) noise.
         **kwargs: other keyword arguments of `keras.layers.Layer`.
 
     Call arguments:
@@ -108,7 +170,13 @@ class TokenDrop(keras.layers.Layer):
     """
 
     def __init__(
-        self, keep_tokens=None, keep_fraction=None, seed=None, **kwargs
+        self,
+        keep_tokens=None,
+        keep_fraction=None,
+        selection=IMPORTANCE,
+        random_fraction=DEFAULT_RANDOM_FRACTION,
+        seed=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         if (keep_tokens is None) == (keep_fraction is None):
@@ -118,8 +186,11 @@ class TokenDrop(keras.layers.Layer):
                 f"keep_fraction={keep_fraction!r}"
             )
         check_keep(keep_fraction, keep_tokens)
+        check_selection(selection, random_fraction)
         self.keep_tokens = keep_tokens
         self.keep_fraction = keep_fraction
+        self.selection = selection
+        self.random_fraction = float(random_fraction)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -142,7 +213,7 @@ class TokenDrop(keras.layers.Layer):
             )
         keep_tokens = self.kept_length(sequence_length)
         tie_keys = None
-        if training:
+        if training or self.selection != IMPORTANCE:
             tie_keys = keras.random.randint(
                 ops.shape(scores),
                 minval=0,
@@ -151,7 +222,9 @@ class TokenDrop(keras.layers.Layer):
                 seed=self.seed_generator,
             )
         positions = select_positions(
-            sortable_keys(scores), keep_tokens, tie_keys=tie_keys
+            sortable_keys(self.selection_scores(scores, keep_tokens, tie_keys)),
+            keep_tokens,
+            tie_keys=tie_keys,
         )
         kept_hidden_states = ops.take_along_axis(
             hidden_states, positions[:, :, None], axis=1
@@ -160,6 +233,29 @@ class TokenDrop(keras.layers.Layer):
             ops.cast(padding_mask, "bool"), positions, axis=1
         )
         return kept_hidden_states, kept_padding_mask, positions
+
+    def selection_scores(self, scores, keep_tokens, tie_keys):
+        """The scores whose top `keep_tokens` (ties to the larger
+        `tie_keys`) are this selection's kept tokens."""
+        if self.selection == IMPORTANCE:
+            return scores
+        # Every ordinary token ties at 0: the random tie keys choose.
+        ordinary = ops.isfinite(scores)
+        random_scores = ops.where(ordinary, 0.0, scores)
+        if self.selection == RANDOM:
+            return random_scores
+        by_importance = keep_tokens - random_kept_count(
+            keep_tokens, self.random_fraction
+        )
+        if by_importance == 0:
+            return random_scores
+        # The top of the table (special tokens first) claims its slots...
+        claimed = ops.logical_and(
+            top_k_mask(sortable_keys(scores), by_importance, tie_keys=tie_keys),
+            ops.logical_not(ops.isneginf(scores)),
+        )
+        # ... and the rest of the kept tokens are random among the others.
+        return ops.where(claimed, float("inf"), random_scores)
 
     def kept_length(self, sequence_length):
         """The number of tokens kept from sequences of `sequence_length`."""
@@ -189,6 +285,8 @@ class TokenDrop(keras.layers.Layer):
             {
                 "keep_tokens": self.keep_tokens,
                 "keep_fraction": self.keep_fraction,
+                "selection": self.selection,
+                "random_fraction": self.random_fraction,
                 "seed": self.seed,
             }
         )

@@ -7,6 +7,7 @@ from tokdrop_keras.models.architectures import architecture_of
 from tokdrop_keras.models.architectures import get_architecture
 from tokdrop_keras.models.flops import encoder_flops
 from tokdrop_keras.models.flops import masked_lm_flop_ratio
+from tokdrop_keras.models.keep_schedule import KeepSchedule
 from tokdrop_keras.models.layout import TokenDropLayout
 from tokdrop_keras.models.layout import token_drop_layout
 from tokdrop_keras.models.sizes import SIZES

@@ -5,6 +5,8 @@ from tokdrop_keras.layers.encoder_cross_attention import encoder_cross_attention
 from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
 from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
+from tokdrop_keras.layers.token_drop import DEFAULT_RANDOM_FRACTION
+from tokdrop_keras.layers.token_drop import IMPORTANCE
 from tokdrop_keras.layers.token_drop import TokenDrop
 from tokdrop_keras.layers.token_restore import TokenRestore
 from tokdrop_keras.models.architectures import architecture_of
@@ -20,6 +22,8 @@ TOKEN_DROP_ARGUMENTS = (
     "keep_fraction",
     "keep_tokens",
     "first_dropped_layer",
+    "selection",
+    "random_fraction",
     "initial_importance",
     "beta",
     "always_keep_ids",
@@ -70,6 +74,11 @@ class TokenDropBackbone(keras.Model):
         first_dropped_layer: int in `[1, L-1]`. The first layer that sees
             only kept tokens; the boundary is the layer before it. Defaults
             to `L // 2`.
+        selection: how the kept tokens are chosen: `"importance"` (the
+            table's highest; default), `"random"` or `"mixed"` (see
+            `TokenDrop`).
+        random_fraction: float in `[0, 1]`. The share of the kept tokens a
+            `"mixed"` selection picks at random. Defaults to `0.5`.
         initial_importance: float. Initial table value (see
             `ImportanceTracker`).
         beta: float. EMA decay of the table (see `ImportanceTracker`).
@@ -117,6 +126,8 @@ class TokenDropBackbone(keras.Model):
         keep_fraction=DEFAULT_KEEP_FRACTION,
         keep_tokens=None,
         first_dropped_layer=None,
+        selection=IMPORTANCE,
+        random_fraction=DEFAULT_RANDOM_FRACTION,
         initial_importance=DEFAULT_INITIAL_IMPORTANCE,
         beta=DEFAULT_BETA,
         always_keep_ids=(),
@@ -151,6 +162,8 @@ class TokenDropBackbone(keras.Model):
         self.token_drop = TokenDrop(
             keep_tokens=keep_tokens,
             keep_fraction=None if keep_tokens else keep_fraction,
+            selection=selection,
+            random_fraction=random_fraction,
             seed=seed,
             dtype=backbone.dtype_policy,
             name="token_drop",
@@ -179,6 +192,8 @@ class TokenDropBackbone(keras.Model):
         self.keep_fraction = keep_fraction
         self.keep_tokens = keep_tokens
         self.first_dropped_layer = first_dropped
+        self.selection = selection
+        self.random_fraction = self.token_drop.random_fraction
         self.initial_importance = self.importance_tracker.initial_importance
         self.beta = self.importance_tracker.beta
         self.always_keep_ids = list(self.importance_tracker.always_keep_ids)

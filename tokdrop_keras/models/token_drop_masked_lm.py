@@ -15,6 +15,9 @@ from tokdrop_keras.inputs import MASK_POSITIONS
 from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
 from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
+from tokdrop_keras.layers.token_drop import DEFAULT_RANDOM_FRACTION
+from tokdrop_keras.layers.token_drop import IMPORTANCE
+from tokdrop_keras.layers.token_drop import check_selection
 from tokdrop_keras.metrics.kept_mask_fraction import KeptMaskFraction
 from tokdrop_keras.metrics.nonfinite_losses import NonFiniteLosses
 from tokdrop_keras.models.architectures import architecture_of
@@ -25,6 +28,7 @@ from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.layout import resolve_first_dropped_layer
 from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
 from tokdrop_keras.models.token_drop_backbone import token_drop_config
+from tokdrop_keras.models.keep_schedule import KeepSchedule
 from tokdrop_keras.models.numerics import KERAS_HUB_MLM_HEAD
 from tokdrop_keras.models.numerics import NUMERICS_FILE
 from tokdrop_keras.models.checkpoints import TRANSFORMERS
@@ -49,6 +53,74 @@ NUMERICS_ARGUMENTS = (
     "mlm_head_layer_norm_epsilon",
 )
 KEPT_MASK = "kept_mask"
+# On consistency steps, also the full-length model's logits.
+FULL_LOGITS = "full_logits"
+
+
+def _check_schedule_options(
+    token_drop, keep_schedule, keep_fraction, keep_tokens,
+    consistency_weight, consistency_every,
+):
+    """The keep schedule (a `KeepSchedule` or `None`) and the first kept
+    fraction, after checking the schedule and consistency options."""
+    if isinstance(consistency_weight, bool) or not (
+        isinstance(consistency_weight, (int, float)) and consistency_weight >= 0
+    ):
+        raise ValueError(
+            "`consistency_weight` must be a number >= 0. Received: "
+            f"consistency_weight={consistency_weight!r}"
+        )
+    if isinstance(consistency_every, bool) or not (
+        isinstance(consistency_every, int) and consistency_every >= 1
+    ):
+        raise ValueError(
+            "`consistency_every` must be an int >= 1. Received: "
+            f"consistency_every={consistency_every!r}"
+        )
+    if keep_schedule is None:
+        options = consistency_weight > 0
+    else:
+        if isinstance(keep_schedule, dict):
+            keep_schedule = KeepSchedule.from_config(keep_schedule)
+        if not isinstance(keep_schedule, KeepSchedule):
+            raise ValueError(
+                "`keep_schedule` must be a `KeepSchedule`, its config dict "
+                f"or None. Received: {keep_schedule!r}"
+            )
+        if keep_tokens is not None:
+            raise ValueError(
+                "Pass `keep_schedule` or `keep_tokens`, not both: the "
+                "schedule sets the kept fraction."
+            )
+        keep_fraction = keep_schedule.fraction_at(0)
+        options = True
+    if options and not token_drop:
+        raise ValueError(
+            "`keep_schedule` and `consistency_weight` apply to token "
+            "dropping; the baseline (`token_drop=False`) takes neither."
+        )
+    return keep_schedule, keep_fraction
+
+
+class TrainStepSwitch(keras.callbacks.Callback):
+    """Before each step, switches the model to the train step its
+    `keep_schedule` and `consistency_every` ask for
+    (`TokenDropMaskedLM.use_train_step`). `TokenDropMaskedLM.fit` adds it.
+
+    The step is counted here from the optimizer's iterations at the start
+    of `fit` (read once: on JAX, variables are only synced between
+    epochs), with one optimizer step per batch.
+    """
+
+    def on_train_begin(self, logs=None):
+        self.step = int(ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fraction, consistency = self.model.train_step_at(self.step)
+        self.model.use_train_step(fraction, consistency)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
@@ -80,9 +152,24 @@ class TokenDropMaskedLM(keras.Model):
     Args:
         backbone: a keras-hub backbone (`keras_hub.models.BertBackbone`).
         token_drop: bool. `False` trains the full-length baseline.
-        keep_fraction, keep_tokens, first_dropped_layer, initial_importance,
-        beta, always_keep_ids, always_drop_ids, seed: as in
-            `TokenDropBackbone` (the baseline uses only the table's).
+        keep_fraction, keep_tokens, first_dropped_layer, selection,
+        random_fraction, initial_importance, beta, always_keep_ids,
+        always_drop_ids, seed: as in `TokenDropBackbone` (the baseline
+            uses only the table's; it checks the others).
+        keep_schedule: `None` (keep `keep_fraction` throughout), or a
+            `tokdrop_keras.models.KeepSchedule` (or its `get_config()`
+            dict): the kept fraction per training step. `fit` follows it
+            from the optimizer's step; each distinct fraction is one
+            compiled train step, traced the first time it is reached.
+        consistency_weight: float >= 0. With a positive weight, every
+            `consistency_every`-th step (ScTD, Zhong et al., 2023) also
+            runs the full-length model on the same batch and adds its
+            masked-LM loss plus `consistency_weight` times the KL
+            divergence from the full model's predicted distribution (a
+            fixed target, no gradient through it) to the token-drop
+            model's, at the masked positions. Defaults to `0.0` (off).
+        consistency_every: int >= 1. Steps between consistency steps
+            (counted from 0 by the optimizer's step). Defaults to `1`.
         **kwargs: other keyword arguments of `keras.Model` (`name`, ...).
 
     Example:
@@ -116,6 +203,8 @@ class TokenDropMaskedLM(keras.Model):
         keep_fraction=DEFAULT_KEEP_FRACTION,
         keep_tokens=None,
         first_dropped_layer=None,
+        selection=IMPORTANCE,
+        random_fraction=DEFAULT_RANDOM_FRACTION,
         initial_importance=DEFAULT_INITIAL_IMPORTANCE,
         beta=DEFAULT_BETA,
         always_keep_ids=(),
@@ -125,9 +214,16 @@ class TokenDropMaskedLM(keras.Model):
         encoder_layer_norm_epsilon=None,
         mlm_head_activation=None,
         mlm_head_layer_norm_epsilon=None,
+        keep_schedule=None,
+        consistency_weight=0.0,
+        consistency_every=1,
         **kwargs,
     ):
         architecture = architecture_of(backbone)
+        keep_schedule, keep_fraction = _check_schedule_options(
+            token_drop, keep_schedule, keep_fraction, keep_tokens,
+            consistency_weight, consistency_every,
+        )
         super().__init__(**kwargs)
         set_encoder_numerics(
             backbone, encoder_activation, encoder_layer_norm_epsilon
@@ -147,6 +243,8 @@ class TokenDropMaskedLM(keras.Model):
                 keep_fraction=keep_fraction,
                 keep_tokens=keep_tokens,
                 first_dropped_layer=first_dropped_layer,
+                selection=selection,
+                random_fraction=random_fraction,
                 seed=seed,
                 name="token_drop_backbone",
                 **tracker_options,
@@ -156,6 +254,7 @@ class TokenDropMaskedLM(keras.Model):
             # The same checks as the token-drop arm, so that a baseline's
             # config is one its token-drop twin accepts.
             check_keep(keep_fraction, keep_tokens)
+            check_selection(selection, random_fraction)
             resolve_first_dropped_layer(
                 len(architecture.transformer_layers(backbone)),
                 first_dropped_layer,
@@ -171,13 +270,20 @@ class TokenDropMaskedLM(keras.Model):
         )
         self.kept_mask_fraction = KeptMaskFraction()
         self.nonfinite_losses = NonFiniteLosses()
+        self.consistency_loss = keras.metrics.Mean(name="consistency_loss")
         self._architecture = architecture
+        # The traced train functions, one per (kept fraction, consistency
+        # step) (`use_train_step`); which one the next trace builds.
+        self._train_functions = {}
+        self._consistency_step = False
 
         # === Config ===
         self.token_drop = token_drop
         self.keep_fraction = keep_fraction
         self.keep_tokens = keep_tokens
         self.first_dropped_layer = first_dropped_layer
+        self.selection = selection
+        self.random_fraction = float(random_fraction)
         self.initial_importance = self.importance_tracker.initial_importance
         self.beta = self.importance_tracker.beta
         self.always_keep_ids = list(self.importance_tracker.always_keep_ids)
@@ -191,6 +297,9 @@ class TokenDropMaskedLM(keras.Model):
         self.mlm_head_layer_norm_epsilon = float(
             self.masked_lm_head.layer_norm_epsilon
         )
+        self.keep_schedule = keep_schedule
+        self.consistency_weight = float(consistency_weight)
+        self.consistency_every = int(consistency_every)
         self.built = True
 
     @classmethod
@@ -308,6 +417,12 @@ class TokenDropMaskedLM(keras.Model):
                 mask_positions[:, :, None] == kept_positions[:, None, :],
                 axis=-1,
             )
+            if self._consistency_step:
+                full_outputs = self.backbone(backbone_inputs, training=training)
+                full_logits = self.masked_lm_head(
+                    self._architecture.sequence_output(full_outputs),
+                    mask_positions,
+                )
         else:
             outputs = self.backbone(backbone_inputs, training=training)
             kept_mask = ops.ones_like(mask_positions, dtype="bool")
@@ -317,7 +432,10 @@ class TokenDropMaskedLM(keras.Model):
         if not training:
             return logits
         # What the train step's loss and metrics need besides the logits.
-        return {LOGITS: logits, KEPT_MASK: kept_mask}
+        outputs = {LOGITS: logits, KEPT_MASK: kept_mask}
+        if self.token_drop and self._consistency_step:
+            outputs[FULL_LOGITS] = full_logits
+        return outputs
 
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
@@ -335,11 +453,33 @@ class TokenDropMaskedLM(keras.Model):
         if sample_weight is None:
             sample_weight = ops.ones_like(losses)
         weights = ops.cast(sample_weight, "float32")
-        weighted_loss_sum = ops.sum(ops.where(weights > 0, losses * weights, 0.0))
         # Normalise by the weight of the global batch: summed over replicas,
         # the gradients are those of the global weighted mean.
         total_weight = sum_over_replicas(ops.sum(weights))
-        loss = ops.divide_no_nan(weighted_loss_sum, total_weight)
+
+        def weighted_mean(values):
+            total = ops.sum(ops.where(weights > 0, values * weights, 0.0))
+            return ops.divide_no_nan(total, total_weight)
+
+        loss = weighted_mean(losses)
+        if isinstance(y_pred, dict) and FULL_LOGITS in y_pred:
+            full_logits = ops.cast(y_pred[FULL_LOGITS], "float32")
+            loss = loss + weighted_mean(
+                keras.losses.sparse_categorical_crossentropy(
+                    y, full_logits, from_logits=True
+                )
+            )
+            target = ops.stop_gradient(ops.log_softmax(full_logits, axis=-1))
+            divergence = weighted_mean(
+                ops.sum(
+                    ops.exp(target)
+                    * (target - ops.log_softmax(ops.cast(logits, "float32"), axis=-1)),
+                    axis=-1,
+                )
+            )
+            loss = loss + self.consistency_weight * divergence
+            if training:
+                self.consistency_loss.update_state(divergence)
         if training:
             # A plain state change inside the train step: every backend's
             # trainer carries the table's new value out of the step.
@@ -357,6 +497,81 @@ class TokenDropMaskedLM(keras.Model):
             self.kept_mask_fraction.update_state(y_pred[KEPT_MASK], weights)
             y_pred = y_pred[LOGITS]
         return super().compute_metrics(x, y, y_pred, sample_weight)
+
+    def use_train_step(self, keep_fraction=None, consistency_step=None):
+        """Switches the train step `fit` runs next to another kept fraction
+        and/or consistency setting.
+
+        Each combination is traced once (the number of kept tokens is a
+        static shape) and kept: switching back costs nothing. `fit` calls
+        this between steps to follow `keep_schedule` and
+        `consistency_every`; call it yourself to change the fraction by
+        hand.
+
+        Args:
+            keep_fraction: float in `(0, 1]`, or `None` to keep the
+                current one.
+            consistency_step: bool, or `None` to keep the current one.
+
+        Example:
+        ```python
+        backbone = tokdrop_keras.models.backbone_for_size(
+            "nano", vocabulary_size=50, max_sequence_length=16, num_layers=2
+        )
+        model = tokdrop_keras.TokenDropMaskedLM(backbone)
+        model.use_train_step(keep_fraction=0.25)
+        x = {
+            "token_ids": np.random.randint(5, 50, size=(2, 16)),
+            "segment_ids": np.zeros((2, 16), "int32"),
+            "padding_mask": np.ones((2, 16), "int32"),
+            "mask_positions": np.array([[1], [2]]),
+        }
+        _, kept = model.token_drop_backbone(x, training=True,
+                                            return_kept_positions=True)
+        assert kept.shape == (2, 4)
+        ```
+        """
+        if not self.token_drop:
+            raise ValueError(
+                "The baseline (`token_drop=False`) keeps every token; it has "
+                "no kept fraction or consistency step to switch."
+            )
+        old = self._train_step_key()
+        if self.train_function is not None:
+            self._train_functions[old] = self.train_function
+        if keep_fraction is not None:
+            check_keep(keep_fraction)
+            token_drop = self.token_drop_backbone.token_drop
+            token_drop.keep_tokens, token_drop.keep_fraction = None, keep_fraction
+            self.token_drop_backbone.keep_tokens = self.keep_tokens = None
+            self.token_drop_backbone.keep_fraction = keep_fraction
+            self.keep_fraction = keep_fraction
+        if consistency_step is not None:
+            self._consistency_step = bool(consistency_step) and (
+                self.consistency_weight > 0
+            )
+        new = self._train_step_key()
+        if new != old:
+            self.train_function = self._train_functions.get(new)
+            if self.train_function is None and self.compiled:
+                self.make_train_function()
+
+    def _train_step_key(self):
+        token_drop = self.token_drop_backbone.token_drop
+        return (token_drop.keep_tokens, token_drop.keep_fraction, self._consistency_step)
+
+    def train_step_at(self, step):
+        """`(keep_fraction, consistency_step)` of training step `step`:
+        what `keep_schedule` and `consistency_every` ask for there."""
+        fraction = (
+            self.keep_schedule.fraction_at(step)
+            if self.keep_schedule is not None
+            else None
+        )
+        consistency = (
+            self.consistency_weight > 0 and step % self.consistency_every == 0
+        )
+        return fraction, consistency
 
     def compile(
         self,
@@ -393,6 +608,7 @@ class TokenDropMaskedLM(keras.Model):
             ]
         if jit_compile == "auto":
             jit_compile = default_jit_compile()
+        self._train_functions = {}
         super().compile(
             optimizer=optimizer,
             weighted_metrics=weighted_metrics,
@@ -441,6 +657,11 @@ class TokenDropMaskedLM(keras.Model):
         """
         if check_first_batch:
             self.check_first_batch(x, y, sample_weight)
+        if self.token_drop and (
+            self.keep_schedule is not None or self.consistency_weight > 0
+        ):
+            callbacks = list(kwargs.pop("callbacks", None) or [])
+            kwargs["callbacks"] = [TrainStepSwitch(), *callbacks]
         return super().fit(x, y, sample_weight=sample_weight, **kwargs)
 
     def check_first_batch(self, x, y=None, sample_weight=None):
@@ -501,6 +722,13 @@ class TokenDropMaskedLM(keras.Model):
                 "token_drop": self.token_drop,
                 **token_drop_config(self),
                 **self.numerics,
+                "keep_schedule": (
+                    None
+                    if self.keep_schedule is None
+                    else self.keep_schedule.get_config()
+                ),
+                "consistency_weight": self.consistency_weight,
+                "consistency_every": self.consistency_every,
             }
         )
         return config

@@ -12,6 +12,9 @@ if _importlib_util.find_spec("tensorflow") is None:
         "tokdrop_keras.export.export_pretrained(..., saved_model=False)."
     )
 
+from tokdrop_keras.training.ablation import AblationConfig
+from tokdrop_keras.training.ablation import ablation_report
+from tokdrop_keras.training.ablation import run_ablation
 from tokdrop_keras.training.callbacks import TrainingLog
 from tokdrop_keras.training.comparison import compare
 from tokdrop_keras.training.config import ComparisonConfig

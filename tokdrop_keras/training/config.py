@@ -12,6 +12,9 @@ import typing
 from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
 from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.token_drop import DEFAULT_KEEP_FRACTION
+from tokdrop_keras.layers.token_drop import DEFAULT_RANDOM_FRACTION
+from tokdrop_keras.layers.token_drop import SELECTIONS
+from tokdrop_keras.layers.token_drop import check_selection
 
 CONFIG_VERSION = 1
 VERSION_KEY = "config_version"
@@ -204,6 +207,11 @@ class PretrainConfig(Config):
     token_drop: bool = setting(True, "token dropping; --notoken_drop trains the full-length baseline", "model")
     keep_fraction: float = setting(DEFAULT_KEEP_FRACTION, "share of each sequence the middle layers keep", "model")
     first_dropped_layer: typing.Optional[int] = setting(None, "first layer on kept tokens only (default: num_layers // 2)", "model")
+    selection: str = setting("importance", "which tokens the middle layers keep: importance (the table's highest) | random | mixed", "model", SELECTIONS)
+    random_fraction: float = setting(DEFAULT_RANDOM_FRACTION, "share of the kept tokens a mixed selection picks at random", "model")
+    keep_schedule: typing.Optional[str] = setting(None, "kept fraction over training instead of keep_fraction: staged:F1,F2,... (equal stages) or linear:START,END[,NUM_VALUES]; one compiled step per fraction", "model")
+    consistency_weight: float = setting(0.0, "ScTD: weight of the KL from the full model's MLM distribution to the token-drop model's (0 = off)", "model")
+    consistency_every: int = setting(1, "ScTD: steps between consistency steps (full-length forward on the same batch)", "model")
     initial_importance: float = setting(DEFAULT_INITIAL_IMPORTANCE, "initial importance-table value", "model")
     beta: float = setting(DEFAULT_BETA, "EMA decay of the importance table", "model")
 
@@ -291,6 +299,32 @@ class PretrainConfig(Config):
         """Steps per checkpoint (a Keras epoch): at most `steps`."""
         return min(self.checkpoint_every, self.steps)
 
+    def parsed_keep_schedule(self):
+        """`keep_schedule` as a `tokdrop_keras.models.KeepSchedule` over
+        `steps`, or `None`."""
+        from tokdrop_keras.models.keep_schedule import KeepSchedule
+
+        if not self.keep_schedule:
+            return None
+        return KeepSchedule.from_spec(self.keep_schedule, self.steps)
+
+    def check_schedule_options(self):
+        """Checks `keep_schedule` and the consistency settings."""
+        from tokdrop_keras.models.token_drop_masked_lm import _check_schedule_options
+
+        schedule = self.parsed_keep_schedule()
+        if schedule is not None:
+            schedule.check_sequence_length(self.seq_length)
+            if self.keep_fraction != DEFAULT_KEEP_FRACTION:
+                raise ValueError(
+                    "Pass `keep_schedule` or `keep_fraction`, not both: the "
+                    "schedule sets the kept fraction."
+                )
+        _check_schedule_options(
+            self.token_drop, schedule, self.keep_fraction, None,
+            self.consistency_weight, self.consistency_every,
+        )
+
     def validate(self):
         """Checks every setting that can be checked before training.
 
@@ -341,6 +375,8 @@ class PretrainConfig(Config):
             keep_fraction=self.keep_fraction,
             first_dropped_layer=self.first_dropped_layer,
         )
+        check_selection(self.selection, self.random_fraction)
+        self.check_schedule_options()
         # Keras epochs are the checkpoint intervals; a partial last one would
         # train past `steps` (and past the end of the learning-rate schedule).
         if self.steps > self.checkpoint_every and self.steps % self.checkpoint_every:

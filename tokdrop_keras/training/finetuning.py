@@ -8,6 +8,9 @@ import keras
 import keras_hub
 import tensorflow as tf
 
+from tokdrop_keras.data.adjacent_sentences import ADJACENT_SENTENCES_SPLITS
+from tokdrop_keras.data.adjacent_sentences import ADJACENT_SENTENCES_TASK
+from tokdrop_keras.data.adjacent_sentences import adjacent_sentences_dataset
 from tokdrop_keras.data.downstream import GLUE_TASKS
 from tokdrop_keras.data.downstream import SENTIMENT_TASK
 from tokdrop_keras.data.downstream import classification_tasks
@@ -188,11 +191,20 @@ def task_data(task, data_dir=None):
     assert [int(data.cardinality()) for data in (train, dev, test)] == [
         8058, 1007, 1007
     ]
+    train, dev, test = task_data("adjacent_sentences")
+    assert [int(data.cardinality()) for data in (train, dev, test)] == [
+        8000, 1119, 955
+    ]
     ```
     """
     if task == SENTIMENT_TASK:
         return tuple(
             sentiment_dataset(split) for split in ("train", "dev", "test")
+        )
+    if task == ADJACENT_SENTENCES_TASK:
+        return tuple(
+            adjacent_sentences_dataset(split)
+            for split in ADJACENT_SENTENCES_SPLITS
         )
     name = task.removeprefix("glue/")
     return (

@@ -1,0 +1,396 @@
+"""Does importance matter? One arm and seed of the ablation per call
+(`run_ablation`), and the report over every arm and seed written so far
+(`ablation_report`).
+
+Arms (`ABLATION_ARMS`): the full-length `baseline`; token dropping by the
+importance table (`importance`, the paper's), at `random`, `mixed`
+(half of the kept slots by importance), ScTD's consistency steps on top of
+importance (`sctd`); and `importance_equal_time`: importance with as
+many more steps as the baseline's wall-clock buys it (`equal_time_steps`).
+Every arm reads the same data in the same order for a seed.
+"""
+
+import dataclasses
+import os
+import shutil
+import statistics
+import typing
+
+import keras
+import numpy as np
+
+from tokdrop_keras.export.layout import IMPORTANCE_TABLE_FILE
+from tokdrop_keras.training.config import Config
+from tokdrop_keras.training.config import FinetuneConfig
+from tokdrop_keras.training.config import PretrainConfig
+from tokdrop_keras.training.config import setting
+from tokdrop_keras.training.report import time_to_loss
+from tokdrop_keras.training.run_directory import read_json
+from tokdrop_keras.training.run_directory import write_json
+
+RESULT_FILE = "result.json"
+IMPORTANCE_SNAPSHOTS_FILE = "importance_snapshots.npz"
+# Each arm's changes to the token-dropping settings of a `PretrainConfig`.
+ABLATION_ARMS = {
+    "baseline": dict(token_drop=False),
+    "importance": dict(),
+    "random": dict(selection="random"),
+    "mixed": dict(selection="mixed"),
+    "sctd": dict(consistency_weight=1.0, consistency_every=4),
+    "importance_equal_time": dict(),
+}
+EQUAL_TIME_ARM = "importance_equal_time"
+FINETUNE_TASKS = ("sentiment", "adjacent_sentences")
+
+
+@dataclasses.dataclass
+class AblationConfig(Config):
+    """One arm and seed of the ablation (`tokdrop_keras.run_ablation`).
+
+    Example:
+    ```python
+    config = tokdrop_keras.AblationConfig(arm="random", seed=1)
+    pretrain_config = config.pretrain_config()
+    assert pretrain_config.selection == "random"
+    assert pretrain_config.num_layers == 12 and pretrain_config.seed == 1
+    ```
+    """
+
+    output_dir: str = setting("runs/ablation", "results of every arm and seed (ARM/seedN/)")
+    arm: str = setting("importance", "baseline | importance | random | mixed | sctd | importance_equal_time", choices=tuple(ABLATION_ARMS))
+    seed: int = setting(0, "seed of weights, data order and fine-tuning")
+    size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES")
+    num_layers: int = setting(12, "layers (12: five see only the kept tokens)")
+    seq_length: int = setting(128, "tokens per sequence")
+    batch_size: int = setting(32, "global batch size")
+    steps: int = setting(240, "pretraining steps (the equal-time arm: more, see equal_time_steps)")
+    learning_rate: float = setting(1e-3, "peak pretraining learning rate")
+    evaluations: int = setting(4, "held-out evaluations along the way")
+    eval_steps: int = setting(10, "held-out batches per evaluation")
+    equal_time_steps: typing.Optional[int] = setting(None, "steps of the equal-time arm (default: steps x the baseline's / importance's median step time, from seed 0's results)")
+    finetune_steps: int = setting(80, "fine-tuning steps per task")
+    finetune_seq_length: int = setting(64, "fine-tuning tokens per example")
+    finetune_learning_rate: float = setting(2e-4, "fine-tuning learning rate")
+
+    def arm_dir(self, arm=None, seed=None):
+        """The folder of one arm and seed's results."""
+        arm = self.arm if arm is None else arm
+        seed = self.seed if seed is None else seed
+        return os.path.join(self.output_dir, arm, f"seed{seed}")
+
+    def arm_steps(self):
+        """Pretraining steps of this arm."""
+        if self.arm != EQUAL_TIME_ARM:
+            return self.steps
+        if self.equal_time_steps:
+            return self.equal_time_steps
+        ratio = []
+        for arm in ("baseline", "importance"):
+            path = os.path.join(self.arm_dir(arm, 0), RESULT_FILE)
+            if not os.path.exists(path):
+                raise ValueError(
+                    f"The equal-time arm needs seed 0 of the baseline and "
+                    f"importance arms ({path} is missing), or "
+                    "`equal_time_steps`."
+                )
+            ratio.append(read_json(path)["pretrain"]["train_seconds"])
+        steps = self.steps * ratio[0] / ratio[1]
+        interval = self.steps // self.evaluations
+        return max(self.steps, int(round(steps / interval)) * interval)
+
+    def pretrain_config(self):
+        """The `PretrainConfig` of this arm and seed."""
+        steps = self.arm_steps()
+        return PretrainConfig(
+            size=self.size,
+            num_layers=self.num_layers,
+            seq_length=self.seq_length,
+            batch_size=self.batch_size,
+            steps=steps,
+            learning_rate=self.learning_rate,
+            checkpoint_every=self.steps // self.evaluations,
+            eval_steps=self.eval_steps,
+            log_every=max(self.steps // 10, 1),
+            seed=self.seed,
+            export_dir=os.path.join(self.arm_dir(), "export"),
+            overwrite=True,
+            saved_model=False,
+            transformers=False,
+            **ABLATION_ARMS[self.arm],
+        )
+
+    def finetune_config(self, task):
+        """The `FinetuneConfig` of one downstream task."""
+        return FinetuneConfig(
+            export_dir=os.path.join(self.arm_dir(), "export"),
+            task=task,
+            seq_length=self.finetune_seq_length,
+            epochs=1,
+            steps_per_epoch=self.finetune_steps,
+            learning_rate=self.finetune_learning_rate,
+            seed=self.seed,
+        )
+
+    def validate(self):
+        if self.arm not in ABLATION_ARMS:
+            raise ValueError(
+                f"Unknown arm {self.arm!r}; choose one of {list(ABLATION_ARMS)}."
+            )
+        if self.steps % self.evaluations:
+            raise ValueError(
+                f"`steps` ({self.steps}) must be a multiple of `evaluations` "
+                f"({self.evaluations})."
+            )
+        if self.arm == EQUAL_TIME_ARM and self.equal_time_steps:
+            if self.equal_time_steps % (self.steps // self.evaluations):
+                raise ValueError(
+                    "`equal_time_steps` must be a multiple of steps / "
+                    f"evaluations ({self.steps // self.evaluations})."
+                )
+        self.pretrain_config().validate()
+        for task in FINETUNE_TASKS:
+            self.finetune_config(task).validate()
+
+
+class ImportanceSnapshots(keras.callbacks.Callback):
+    """Keeps a copy of the importance table at the start of training and
+    the end of every epoch (checkpoint interval), for its evolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps, self.tables = [], []
+
+    def _snapshot(self):
+        self.steps.append(
+            int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        )
+        self.tables.append(
+            keras.ops.convert_to_numpy(self.model.importance_tracker.importance)
+        )
+
+    def on_train_begin(self, logs=None):
+        self._snapshot()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._snapshot()
+
+
+def run_ablation(config):
+    """Pretrains, exports and fine-tunes one arm and seed; writes
+    `ARM/seedN/result.json`, the importance table and its snapshots.
+
+    Args:
+        config: a `tokdrop_keras.AblationConfig`.
+
+    Returns:
+        The result dict (also written).
+
+    Example:
+    ```python
+    import tempfile
+    result = tokdrop_keras.run_ablation(tokdrop_keras.AblationConfig(
+        output_dir=tempfile.mkdtemp(), arm="random", size="nano",
+        num_layers=4, seq_length=32, batch_size=4, steps=4, evaluations=2,
+        eval_steps=1, finetune_steps=2, finetune_seq_length=32,
+    ))
+    assert result["pretrain"]["steps"] == 4
+    assert set(result["finetune"]) == {"sentiment", "adjacent_sentences"}
+    ```
+    """
+    from tokdrop_keras.training.finetuning import finetune
+    from tokdrop_keras.training.pretraining import pretrain
+
+    config.validate()
+    arm_dir = config.arm_dir()
+    os.makedirs(arm_dir, exist_ok=True)
+    pretrain_config = config.pretrain_config()
+    print(f"== {config.arm} seed {config.seed}: {pretrain_config.steps} steps", flush=True)
+    snapshots = ImportanceSnapshots()
+    summary = dict(pretrain(pretrain_config, callbacks=[snapshots]).summary)
+    np.savez_compressed(
+        os.path.join(arm_dir, IMPORTANCE_SNAPSHOTS_FILE),
+        steps=np.array(snapshots.steps),
+        tables=np.array(snapshots.tables),
+    )
+    result = {"arm": config.arm, "seed": config.seed, "config": config.to_dict(),
+              "pretrain": summary, "finetune": {}}
+    for task in FINETUNE_TASKS:
+        print(f"== {config.arm} seed {config.seed}: fine-tuning on {task}", flush=True)
+        tuned = finetune(config.finetune_config(task)).summary
+        result["finetune"][task] = {
+            key: tuned.get(key)
+            for key in ("dev_accuracy", "test_accuracy", "finetune_seconds")
+        }
+    export_dir = os.path.join(arm_dir, "export")
+    shutil.copy(
+        os.path.join(export_dir, IMPORTANCE_TABLE_FILE),
+        os.path.join(arm_dir, IMPORTANCE_TABLE_FILE),
+    )
+    # The export (a preset of some MB) is not part of the record.
+    shutil.rmtree(export_dir)
+    write_json(os.path.join(arm_dir, RESULT_FILE), result)
+    return result
+
+
+def load_ablation_results(output_dir):
+    """`{arm: [result, ...]}`, by seed, for every `result.json` written."""
+    results = {}
+    for arm in ABLATION_ARMS:
+        arm_path = os.path.join(output_dir, arm)
+        if not os.path.isdir(arm_path):
+            continue
+        for name in sorted(os.listdir(arm_path)):
+            path = os.path.join(arm_path, name, RESULT_FILE)
+            if os.path.exists(path):
+                results.setdefault(arm, []).append(read_json(path))
+    return results
+
+
+def _mean_spread(values, digits):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "—"
+    text = f"{statistics.mean(values):.{digits}f}"
+    if len(values) > 1:
+        text += f" ± {statistics.stdev(values):.{digits}f}"
+    return text
+
+
+ABLATION_ROWS = (
+    ("seeds", lambda r: None, None),
+    ("pretraining steps", lambda r: r["pretrain"]["steps"], 0),
+    ("median step time (s)", lambda r: r["pretrain"]["median_step_seconds"], 3),
+    ("pretraining wall-clock, evaluations included (s)", lambda r: r["pretrain"]["train_seconds"], 0),
+    ("held-out MLM loss (full model)", lambda r: r["pretrain"].get("eval_loss"), 3),
+    ("held-out MLM accuracy (full model)", lambda r: r["pretrain"].get("eval_accuracy"), 4),
+    ("sentiment dev accuracy", lambda r: r["finetune"]["sentiment"]["dev_accuracy"], 3),
+    ("sentiment test accuracy", lambda r: r["finetune"]["sentiment"]["test_accuracy"], 3),
+    ("adjacent-sentences dev accuracy", lambda r: r["finetune"]["adjacent_sentences"]["dev_accuracy"], 3),
+    ("adjacent-sentences test accuracy", lambda r: r["finetune"]["adjacent_sentences"]["test_accuracy"], 3),
+)
+
+
+def ablation_table(results):
+    """The markdown table: mean ± sample standard deviation over seeds per
+    arm, and the training seconds to the baseline's mean final held-out
+    loss.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import ablation_table
+    run = {"pretrain": {"steps": 4, "median_step_seconds": 1.0,
+                        "train_seconds": 4.0, "eval_loss": 7.0,
+                        "eval_accuracy": 0.05,
+                        "eval_history": [[4, 4.0, 7.0, 0.05]]},
+           "finetune": {task: {"dev_accuracy": 0.5, "test_accuracy": 0.5}
+                        for task in ("sentiment", "adjacent_sentences")}}
+    table = ablation_table({"baseline": [run, run]})
+    assert "| held-out MLM loss (full model) | 7.000 ± 0.000 |" in table
+    ```
+    """
+    arms = [arm for arm in ABLATION_ARMS if arm in results]
+    lines = ["| | " + " | ".join(arms) + " |", "| --- |" + " --- |" * len(arms)]
+    for label, value, digits in ABLATION_ROWS:
+        cells = []
+        for arm in arms:
+            if digits is None:
+                cells.append(", ".join(str(r.get("seed", "?")) for r in results[arm]))
+            else:
+                cells.append(_mean_spread([value(r) for r in results[arm]], digits))
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if "baseline" in results:
+        target = statistics.mean(
+            r["pretrain"]["eval_loss"] for r in results["baseline"]
+        )
+        cells = []
+        for arm in arms:
+            times = [
+                time_to_loss(r["pretrain"]["eval_history"], target)
+                for r in results[arm]
+            ]
+            reached = [t for t in times if t is not None]
+            cells.append(
+                f"{_mean_spread(reached, 0)} ({len(reached)}/{len(times)} reached)"
+            )
+        lines.append(
+            f"| training seconds to the baseline's mean final held-out loss "
+            f"({target:.3f}) | " + " | ".join(cells) + " |"
+        )
+    return "\n".join(lines)
+
+
+def plot_ablation(results, path):
+    """Held-out loss vs training seconds per arm: the mean over seeds with
+    a band from the lowest to the highest seed."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 5))
+    ax = figure.subplots()
+    for arm, runs in results.items():
+        histories = [np.array(r["pretrain"]["eval_history"], float) for r in runs]
+        length = min(len(h) for h in histories)
+        seconds = np.mean([h[:length, 1] for h in histories], axis=0)
+        losses = np.array([h[:length, 2] for h in histories])
+        ax.plot(seconds, losses.mean(axis=0), marker="o", label=f"{arm} ({len(runs)} seeds)")
+        if len(runs) > 1:
+            ax.fill_between(seconds, losses.min(axis=0), losses.max(axis=0), alpha=0.2)
+    ax.set(xlabel="training seconds (evaluations excluded)",
+           ylabel="held-out MLM loss (full model)",
+           title="Held-out loss vs wall-clock, mean and range over seeds")
+    ax.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def plot_importance_evolution(snapshots_path, path, count=8):
+    """The importance of the `count` ids that moved most, and the spread
+    of the table over the ids it has seen, at each snapshot."""
+    from matplotlib.figure import Figure
+
+    data = np.load(snapshots_path)
+    steps, tables = data["steps"], data["tables"]
+    initial = tables[0].max()
+    moved = np.abs(tables[-1] - initial)
+    figure = Figure(figsize=(11, 4.5))
+    left, right = figure.subplots(1, 2)
+    for token_id in np.argsort(-moved)[:count]:
+        left.plot(steps, tables[:, token_id], marker=".", label=f"id {token_id}")
+    left.set(xlabel="step", ylabel="importance", title=f"{count} ids that moved most")
+    left.legend(fontsize=7)
+    for q in (10, 50, 90):
+        values = [np.percentile(t[t != initial], q) if (t != initial).any() else initial for t in tables]
+        right.plot(steps, values, marker=".", label=f"{q}th percentile")
+    right.set(xlabel="step", ylabel="importance", title="table over the ids updated so far")
+    right.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def ablation_report(output_dir, image_dir=None):
+    """Writes `report.md` (the table) and the plots into `output_dir`
+    (or the images into `image_dir`); returns the table."""
+    results = load_ablation_results(output_dir)
+    if not results:
+        raise ValueError(f"No ablation results under {output_dir}.")
+    image_dir = image_dir or output_dir
+    os.makedirs(image_dir, exist_ok=True)
+    table = ablation_table(results)
+    plot_ablation(results, os.path.join(image_dir, "ablation_loss_vs_time.png"))
+    snapshots = os.path.join(config_dir(output_dir, "importance", results), IMPORTANCE_SNAPSHOTS_FILE)
+    if os.path.exists(snapshots):
+        plot_importance_evolution(
+            snapshots, os.path.join(image_dir, "ablation_importance_evolution.png")
+        )
+    with open(os.path.join(output_dir, "report.md"), "w") as file:
+        file.write(table + "\n")
+    write_json(os.path.join(output_dir, "report.json"), {
+        arm: [{"seed": r["seed"], "pretrain": {k: v for k, v in r["pretrain"].items() if k != "loss_history"}, "finetune": r["finetune"]} for r in runs]
+        for arm, runs in results.items()
+    })
+    return table
+
+
+def config_dir(output_dir, arm, results):
+    """The folder of the lowest seed of `arm` in `results` (or seed 0)."""
+    seeds = sorted(r["seed"] for r in results.get(arm, [])) or [0]
+    return os.path.join(output_dir, arm, f"seed{seeds[0]}")
