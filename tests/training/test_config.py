@@ -21,8 +21,8 @@ def test_a_config_from_a_newer_version_is_refused():
     with pytest.raises(ValueError, match="newer tokdrop_keras"):
         tokdrop_keras.PretrainConfig.from_dict(values)
     values = tokdrop_keras.PretrainConfig().to_dict()
-    values["keep_schedule"] = "linear"
-    with pytest.raises(ValueError, match=r"Unknown PretrainConfig settings \['keep_schedule'\]"):
+    values["keep_curriculum"] = "linear"
+    with pytest.raises(ValueError, match=r"Unknown PretrainConfig settings \['keep_curriculum'\]"):
         tokdrop_keras.PretrainConfig.from_dict(values)
 
 
@@ -34,6 +34,16 @@ def test_a_config_from_a_newer_version_is_refused():
         ({"dropout": -0.1}, "dropout=-0.1"),
         ({"batch_size": 0}, "`batch_size` must be positive"),
         ({"jit_compile": "yes"}, "Unknown jit_compile 'yes'"),
+        ({"selection": "topk"}, "Unknown `selection` 'topk'"),
+        ({"selection": "mixed", "random_fraction": 2.0}, r"`random_fraction` must be in \[0, 1\]"),
+        ({"keep_schedule": "cosine:0.5,0.25"}, "Unknown keep schedule 'cosine:0.5,0.25'"),
+        ({"keep_schedule": "staged:0.75,0"}, r"fractions must be in \(0, 1\]"),
+        ({"keep_schedule": "linear:1.2,0.5"}, r"fractions must be in \(0, 1\]"),
+        ({"keep_schedule": "staged:0.5,0.003"}, "keeps no token of a 128-token sequence"),
+        ({"keep_schedule": "staged:0.5,0.25", "keep_fraction": 0.3}, "`keep_schedule` or `keep_fraction`"),
+        ({"keep_schedule": "staged:0.5", "token_drop": False}, "the baseline"),
+        ({"consistency_weight": -0.5}, "`consistency_weight` must be a number >= 0"),
+        ({"consistency_weight": 1.0, "consistency_every": 0}, "`consistency_every` must be an int >= 1"),
     ],
 )
 def test_bad_pretrain_settings_are_named(changes, message):
@@ -105,3 +115,22 @@ def test_the_architecture_is_a_setting_with_its_flag():
     assert tokdrop_keras.ComparisonConfig(
         architecture="distil_bert"
     ).pretrain_config("token_drop").architecture == "distil_bert"
+
+
+def test_the_variants_reach_the_model():
+    from tokdrop_keras.training.pretraining import build_masked_lm
+
+    tokenizer = tokdrop_keras.load_tokenizer("bert")
+    config = tokdrop_keras.PretrainConfig(
+        size="nano", num_layers=2, seq_length=16, steps=90,
+        selection="mixed", random_fraction=0.25,
+        keep_schedule="staged:0.75,0.5,0.25", consistency_weight=0.5,
+        consistency_every=3,
+    )
+    config.validate()
+    model = build_masked_lm(config, tokenizer)
+    token_drop = model.token_drop_backbone.token_drop
+    assert (token_drop.selection, token_drop.random_fraction) == ("mixed", 0.25)
+    assert model.keep_schedule.boundaries == (30, 60)
+    assert token_drop.keep_fraction == 0.75  # the schedule's first stage
+    assert (model.consistency_weight, model.consistency_every) == (0.5, 3)

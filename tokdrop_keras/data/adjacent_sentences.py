@@ -64,13 +64,14 @@ def _split_sentences():
             if (trained - 1) % TRAIN_DOCUMENT_STRIDE:
                 continue
             split = "train"
-        sentences = [
-            s for s in split_sentences(text)
-            if MIN_WORDS <= len(s.split()) <= MAX_WORDS
-        ]
+        sentences = split_sentences(text)
         if len(sentences) >= 2:
             documents[split].append(sentences)
     return documents
+
+
+def _usable(sentence):
+    return MIN_WORDS <= len(sentence.split()) <= MAX_WORDS
 
 
 def adjacent_sentence_pairs(split="train", seed=0):
@@ -98,16 +99,21 @@ def adjacent_sentence_pairs(split="train", seed=0):
             f"{ADJACENT_SENTENCES_SPLITS}."
         )
     documents = _split_sentences()[split]
+    usable = [[s for s in sentences if _usable(s)] for sentences in documents]
     rng = random.Random(f"{split}/{seed}")
     examples = []
     for index, sentences in enumerate(documents):
+        # Consecutive in the document (none skipped), both of usable length.
         for a, b in zip(sentences, sentences[1:]):
+            if not (_usable(a) and _usable(b)):
+                continue
             if len(examples) % 2 == 0:
                 examples.append((a, b, 1))
                 continue
-            other = rng.randrange(len(documents) - 1)
-            other += other >= index  # another document
-            examples.append((a, rng.choice(documents[other]), 0))
+            other = index
+            while other == index or not usable[other]:  # another document
+                other = rng.randrange(len(documents))
+            examples.append((a, rng.choice(usable[other]), 0))
     rng.shuffle(examples)
     if split == "train":
         examples = examples[:MAX_TRAIN_EXAMPLES]

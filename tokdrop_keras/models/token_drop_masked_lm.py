@@ -110,6 +110,24 @@ class TrainStepSwitch(keras.callbacks.Callback):
     The step is counted here from the optimizer's iterations at the start
     of `fit` (read once: on JAX, variables are only synced between
     epochs), with one optimizer step per batch.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.token_drop_masked_lm import TrainStepSwitch
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=20, max_sequence_length=8, num_layers=2
+    )
+    model = tokdrop_keras.TokenDropMaskedLM(
+        backbone, consistency_weight=1.0, consistency_every=2
+    )
+    model.compile()
+    switch = TrainStepSwitch()
+    switch.set_model(model)
+    switch.on_train_begin()
+    switch.on_train_batch_begin(0)
+    assert model.train_step_at(0) == (None, True)
+    assert model.train_step_at(1) == (None, False)
+    ```
     """
 
     def on_train_begin(self, logs=None):
@@ -270,7 +288,12 @@ class TokenDropMaskedLM(keras.Model):
         )
         self.kept_mask_fraction = KeptMaskFraction()
         self.nonfinite_losses = NonFiniteLosses()
-        self.consistency_loss = keras.metrics.Mean(name="consistency_loss")
+        # Reported only where there are consistency steps.
+        self.consistency_loss = (
+            keras.metrics.Mean(name="consistency_loss")
+            if token_drop and consistency_weight > 0
+            else None
+        )
         self._architecture = architecture
         # The traced train functions, one per (kept fraction, consistency
         # step) (`use_train_step`); which one the next trace builds.
@@ -478,7 +501,7 @@ class TokenDropMaskedLM(keras.Model):
                 )
             )
             loss = loss + self.consistency_weight * divergence
-            if training:
+            if training and self.consistency_loss is not None:
                 self.consistency_loss.update_state(divergence)
         if training:
             # A plain state change inside the train step: every backend's

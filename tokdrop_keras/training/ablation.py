@@ -154,7 +154,26 @@ class AblationConfig(Config):
 
 class ImportanceSnapshots(keras.callbacks.Callback):
     """Keeps a copy of the importance table at the start of training and
-    the end of every epoch (checkpoint interval), for its evolution."""
+    the end of every epoch (checkpoint interval), for its evolution.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import ImportanceSnapshots
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=20, max_sequence_length=8, num_layers=2
+    )
+    model = tokdrop_keras.TokenDropMaskedLM(backbone)
+    model.compile()
+    x = {"token_ids": np.full((2, 8), 5), "segment_ids": np.zeros((2, 8), "int32"),
+         "padding_mask": np.ones((2, 8), "int32"),
+         "mask_positions": np.array([[1], [2]])}
+    snapshots = ImportanceSnapshots()
+    model.fit(x, np.array([[5], [6]]), epochs=2, verbose=0,
+              callbacks=[snapshots])
+    assert snapshots.steps == [0, 1, 2]
+    assert snapshots.tables[0][5] == 10.0 and snapshots.tables[2][5] < 10.0
+    ```
+    """
 
     def __init__(self):
         super().__init__()
@@ -226,14 +245,21 @@ def run_ablation(config):
         os.path.join(export_dir, IMPORTANCE_TABLE_FILE),
         os.path.join(arm_dir, IMPORTANCE_TABLE_FILE),
     )
-    # The export (a preset of some MB) is not part of the record.
-    shutil.rmtree(export_dir)
     write_json(os.path.join(arm_dir, RESULT_FILE), result)
     return result
 
 
 def load_ablation_results(output_dir):
-    """`{arm: [result, ...]}`, by seed, for every `result.json` written."""
+    """`{arm: [result, ...]}`, by seed, for every `result.json` written.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import load_ablation_results
+    os.makedirs("runs/random/seed2")
+    tokdrop_keras.training.write_json("runs/random/seed2/result.json", {"seed": 2})
+    assert load_ablation_results("runs") == {"random": [{"seed": 2}]}
+    ```
+    """
     results = {}
     for arm in ABLATION_ARMS:
         arm_path = os.path.join(output_dir, arm)
@@ -321,7 +347,18 @@ def ablation_table(results):
 
 def plot_ablation(results, path):
     """Held-out loss vs training seconds per arm: the mean over seeds with
-    a band from the lowest to the highest seed."""
+    a band from the lowest to the highest seed.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import plot_ablation
+    runs = [{"pretrain": {"eval_history": [[10, 5.0, 8.0, 0.1],
+                                           [20, 10.0, 7.0 + s, 0.2]]}}
+            for s in (0.0, 0.2)]
+    plot_ablation({"baseline": runs}, "loss.png")
+    assert os.path.getsize("loss.png") > 0
+    ```
+    """
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(8, 5))
@@ -344,7 +381,19 @@ def plot_ablation(results, path):
 
 def plot_importance_evolution(snapshots_path, path, count=8):
     """The importance of the `count` ids that moved most, and the spread
-    of the table over the ids it has seen, at each snapshot."""
+    of the table over the ids it has seen, at each snapshot
+    (`ImportanceSnapshots`, saved by `run_ablation`).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import plot_importance_evolution
+    tables = np.full((3, 50), 10.0)
+    tables[1, :5], tables[2, :10] = 9.0, 7.5
+    np.savez("snapshots.npz", steps=np.array([0, 10, 20]), tables=tables)
+    plot_importance_evolution("snapshots.npz", "evolution.png")
+    assert os.path.getsize("evolution.png") > 0
+    ```
+    """
     from matplotlib.figure import Figure
 
     data = np.load(snapshots_path)
@@ -367,8 +416,29 @@ def plot_importance_evolution(snapshots_path, path, count=8):
 
 
 def ablation_report(output_dir, image_dir=None):
-    """Writes `report.md` (the table) and the plots into `output_dir`
-    (or the images into `image_dir`); returns the table."""
+    """Writes `report.md` (the table), `report.json` and the plots into
+    `output_dir` (or the images into `image_dir`); returns the table.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import ablation_report
+    for arm, loss in (("baseline", 7.0), ("random", 7.2)):
+        os.makedirs(f"runs/{arm}/seed0")
+        tokdrop_keras.training.write_json(f"runs/{arm}/seed0/result.json", {
+            "seed": 0,
+            "pretrain": {"steps": 8, "median_step_seconds": 1.0,
+                         "train_seconds": 8.0, "eval_loss": loss,
+                         "eval_accuracy": 0.05,
+                         "eval_history": [[4, 4.0, 8.0, 0.03],
+                                          [8, 8.0, loss, 0.05]]},
+            "finetune": {task: {"dev_accuracy": 0.5, "test_accuracy": 0.5}
+                         for task in ("sentiment", "adjacent_sentences")},
+        })
+    table = ablation_report("runs")
+    assert "| held-out MLM loss (full model) | 7.000 | 7.200 |" in table
+    assert os.path.exists("runs/ablation_loss_vs_time.png")
+    ```
+    """
     results = load_ablation_results(output_dir)
     if not results:
         raise ValueError(f"No ablation results under {output_dir}.")
@@ -376,7 +446,10 @@ def ablation_report(output_dir, image_dir=None):
     os.makedirs(image_dir, exist_ok=True)
     table = ablation_table(results)
     plot_ablation(results, os.path.join(image_dir, "ablation_loss_vs_time.png"))
-    snapshots = os.path.join(config_dir(output_dir, "importance", results), IMPORTANCE_SNAPSHOTS_FILE)
+    snapshots = os.path.join(
+        _lowest_seed_dir(output_dir, "importance", results),
+        IMPORTANCE_SNAPSHOTS_FILE,
+    )
     if os.path.exists(snapshots):
         plot_importance_evolution(
             snapshots, os.path.join(image_dir, "ablation_importance_evolution.png")
@@ -390,7 +463,7 @@ def ablation_report(output_dir, image_dir=None):
     return table
 
 
-def config_dir(output_dir, arm, results):
+def _lowest_seed_dir(output_dir, arm, results):
     """The folder of the lowest seed of `arm` in `results` (or seed 0)."""
     seeds = sorted(r["seed"] for r in results.get(arm, [])) or [0]
     return os.path.join(output_dir, arm, f"seed{seeds[0]}")
