@@ -41,6 +41,8 @@ ABLATION_ARMS = {
 }
 EQUAL_TIME_ARM = "importance_equal_time"
 FINETUNE_TASKS = ("sentiment", "adjacent_sentences")
+ABLATION_STAGES = ("all", "finetune")
+FINETUNE_SETTINGS = ("finetune_steps", "finetune_seq_length", "finetune_learning_rate")
 
 
 @dataclasses.dataclass
@@ -63,14 +65,15 @@ class AblationConfig(Config):
     num_layers: int = setting(12, "layers (12: five see only the kept tokens)")
     seq_length: int = setting(128, "tokens per sequence")
     batch_size: int = setting(32, "global batch size")
-    steps: int = setting(240, "pretraining steps (the equal-time arm: more, see equal_time_steps)")
+    steps: int = setting(480, "pretraining steps (the equal-time arm: more, see equal_time_steps)")
     learning_rate: float = setting(1e-3, "peak pretraining learning rate")
-    evaluations: int = setting(4, "held-out evaluations along the way")
+    evaluations: int = setting(8, "held-out evaluations along the way")
     eval_steps: int = setting(10, "held-out batches per evaluation")
-    equal_time_steps: typing.Optional[int] = setting(None, "steps of the equal-time arm (default: steps x the baseline's / importance's median step time, from seed 0's results)")
+    equal_time_steps: typing.Optional[int] = setting(None, "steps of the equal-time arm (default: steps x the baseline's / importance's training seconds, from seed 0's results, to a multiple of steps / evaluations)")
     finetune_steps: int = setting(80, "fine-tuning steps per task")
     finetune_seq_length: int = setting(64, "fine-tuning tokens per example")
     finetune_learning_rate: float = setting(2e-4, "fine-tuning learning rate")
+    stage: str = setting("all", "all: pretrain, export and fine-tune; finetune: fine-tune a finished run's kept export again with this config's fine-tuning settings and replace its downstream results", choices=ABLATION_STAGES)
 
     def arm_dir(self, arm=None, seed=None):
         """The folder of one arm and seed's results."""
@@ -93,7 +96,9 @@ class AblationConfig(Config):
                     f"importance arms ({path} is missing), or "
                     "`equal_time_steps`."
                 )
-            ratio.append(read_json(path)["pretrain"]["train_seconds"])
+            # Training seconds at the last evaluation: summed step times,
+            # the x axis of the loss-vs-time plot.
+            ratio.append(read_json(path)["pretrain"]["eval_history"][-1][1])
         steps = self.steps * ratio[0] / ratio[1]
         interval = self.steps // self.evaluations
         return max(self.steps, int(round(steps / interval)) * interval)
@@ -131,11 +136,30 @@ class AblationConfig(Config):
             seed=self.seed,
         )
 
+    def finetune_recipe(self):
+        """The fine-tuning settings, as recorded with every downstream
+        result."""
+        return {name: getattr(self, name) for name in FINETUNE_SETTINGS}
+
     def validate(self):
         if self.arm not in ABLATION_ARMS:
             raise ValueError(
                 f"Unknown arm {self.arm!r}; choose one of {list(ABLATION_ARMS)}."
             )
+        if self.stage not in ABLATION_STAGES:
+            raise ValueError(
+                f"Unknown stage {self.stage!r}; choose one of "
+                f"{list(ABLATION_STAGES)}."
+            )
+        if self.stage == "finetune":
+            for name in (RESULT_FILE, os.path.join("export", "preset")):
+                path = os.path.join(self.arm_dir(), name)
+                if not os.path.exists(path):
+                    raise ValueError(
+                        f"`stage='finetune'` re-runs the fine-tuning of a "
+                        f"finished run, but {path} is missing: run the "
+                        "whole arm first (`stage='all'`)."
+                    )
         if self.steps % self.evaluations:
             raise ValueError(
                 f"`steps` ({self.steps}) must be a multiple of `evaluations` "
@@ -198,6 +222,11 @@ def run_ablation(config):
     """Pretrains, exports and fine-tunes one arm and seed; writes
     `ARM/seedN/result.json`, the importance table and its snapshots.
 
+    With `config.stage == "finetune"` it only fine-tunes the kept export
+    of a finished run again (the current fine-tuning settings) and
+    replaces the downstream results in its `result.json`; the pretraining
+    record is kept as it was.
+
     Args:
         config: a `tokdrop_keras.AblationConfig`.
 
@@ -207,20 +236,31 @@ def run_ablation(config):
     Example:
     ```python
     import tempfile
-    result = tokdrop_keras.run_ablation(tokdrop_keras.AblationConfig(
+    config = tokdrop_keras.AblationConfig(
         output_dir=tempfile.mkdtemp(), arm="random", size="nano",
         num_layers=4, seq_length=32, batch_size=4, steps=4, evaluations=2,
-        eval_steps=1, finetune_steps=2, finetune_seq_length=32,
-    ))
+        eval_steps=1, finetune_steps=1, finetune_seq_length=32,
+    )
+    result = tokdrop_keras.run_ablation(config)
     assert result["pretrain"]["steps"] == 4
     assert set(result["finetune"]) == {"sentiment", "adjacent_sentences"}
+    again = tokdrop_keras.run_ablation(
+        config.replace(stage="finetune", finetune_steps=2)
+    )
+    assert again["finetune"]["sentiment"]["recipe"]["finetune_steps"] == 2
+    assert again["pretrain"] == result["pretrain"]
     ```
     """
-    from tokdrop_keras.training.finetuning import finetune
     from tokdrop_keras.training.pretraining import pretrain
 
     config.validate()
     arm_dir = config.arm_dir()
+    result_path = os.path.join(arm_dir, RESULT_FILE)
+    if config.stage == "finetune":
+        result = read_json(result_path)
+        result["finetune"] = _downstream(config)
+        write_json(result_path, result)
+        return result
     os.makedirs(arm_dir, exist_ok=True)
     pretrain_config = config.pretrain_config()
     print(f"== {config.arm} seed {config.seed}: {pretrain_config.steps} steps", flush=True)
@@ -232,21 +272,54 @@ def run_ablation(config):
         tables=np.array(snapshots.tables),
     )
     result = {"arm": config.arm, "seed": config.seed, "config": config.to_dict(),
-              "pretrain": summary, "finetune": {}}
-    for task in FINETUNE_TASKS:
-        print(f"== {config.arm} seed {config.seed}: fine-tuning on {task}", flush=True)
-        tuned = finetune(config.finetune_config(task)).summary
-        result["finetune"][task] = {
-            key: tuned.get(key)
-            for key in ("dev_accuracy", "test_accuracy", "finetune_seconds")
-        }
+              "pretrain": summary, "finetune": _downstream(config)}
     export_dir = os.path.join(arm_dir, "export")
     shutil.copy(
         os.path.join(export_dir, IMPORTANCE_TABLE_FILE),
         os.path.join(arm_dir, IMPORTANCE_TABLE_FILE),
     )
-    write_json(os.path.join(arm_dir, RESULT_FILE), result)
+    write_json(result_path, result)
     return result
+
+
+def _downstream(config):
+    """Fine-tunes the run's export on every task: `{task: accuracies,
+    seconds and the recipe}`."""
+    from tokdrop_keras.training.finetuning import finetune
+
+    results = {}
+    for task in FINETUNE_TASKS:
+        print(f"== {config.arm} seed {config.seed}: fine-tuning on {task}", flush=True)
+        tuned = finetune(config.finetune_config(task)).summary
+        results[task] = {
+            key: tuned.get(key)
+            for key in ("dev_accuracy", "test_accuracy", "finetune_seconds")
+        }
+        results[task]["recipe"] = config.finetune_recipe()
+    return results
+
+
+def finetune_recipe(result):
+    """The fine-tuning settings a result's downstream numbers came from
+    (recorded with them, or, for older results, in its config).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import finetune_recipe
+    result = {"config": {"finetune_steps": 80, "finetune_seq_length": 64,
+                         "finetune_learning_rate": 2e-4},
+              "finetune": {"sentiment": {"dev_accuracy": 0.5}}}
+    assert finetune_recipe(result) == "80 steps, S=64, lr 0.0002"
+    ```
+    """
+    recipe = next(iter(result["finetune"].values()), {}).get("recipe")
+    recipe = recipe or result.get("config", {})
+    if not all(name in recipe for name in FINETUNE_SETTINGS):
+        return "recipe not recorded"
+    return (
+        f"{recipe['finetune_steps']} steps, S={recipe['finetune_seq_length']}, "
+        f"lr {recipe['finetune_learning_rate']:g}"
+    )
 
 
 def load_ablation_results(output_dir):
@@ -289,10 +362,13 @@ ABLATION_ROWS = (
     ("pretraining wall-clock, evaluations included (s)", lambda r: r["pretrain"]["train_seconds"], 0),
     ("held-out MLM loss (full model)", lambda r: r["pretrain"].get("eval_loss"), 3),
     ("held-out MLM accuracy (full model)", lambda r: r["pretrain"].get("eval_accuracy"), 4),
-    ("sentiment dev accuracy", lambda r: r["finetune"]["sentiment"]["dev_accuracy"], 3),
-    ("sentiment test accuracy", lambda r: r["finetune"]["sentiment"]["test_accuracy"], 3),
-    ("adjacent-sentences dev accuracy", lambda r: r["finetune"]["adjacent_sentences"]["dev_accuracy"], 3),
-    ("adjacent-sentences test accuracy", lambda r: r["finetune"]["adjacent_sentences"]["test_accuracy"], 3),
+)
+# Downstream rows: (label, task, key), one set per fine-tuning recipe.
+DOWNSTREAM_ROWS = (
+    ("sentiment dev accuracy", "sentiment", "dev_accuracy"),
+    ("sentiment test accuracy", "sentiment", "test_accuracy"),
+    ("adjacent-sentences dev accuracy", "adjacent_sentences", "dev_accuracy"),
+    ("adjacent-sentences test accuracy", "adjacent_sentences", "test_accuracy"),
 )
 
 
@@ -312,6 +388,7 @@ def ablation_table(results):
                         for task in ("sentiment", "adjacent_sentences")}}
     table = ablation_table({"baseline": [run, run]})
     assert "| held-out MLM loss (full model) | 7.000 ± 0.000 |" in table
+    assert "| sentiment dev accuracy (recipe not recorded) | 0.500 ± 0.000" in table
     ```
     """
     arms = [arm for arm in ABLATION_ARMS if arm in results]
@@ -324,6 +401,16 @@ def ablation_table(results):
             else:
                 cells.append(_mean_spread([value(r) for r in results[arm]], digits))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    recipes = sorted({finetune_recipe(r) for runs in results.values() for r in runs})
+    for recipe in recipes:
+        for label, task, key in DOWNSTREAM_ROWS:
+            cells = []
+            for arm in arms:
+                runs = [r for r in results[arm] if finetune_recipe(r) == recipe]
+                cell = _mean_spread([r["finetune"][task][key] for r in runs], 3)
+                seeds = ", ".join(str(r.get("seed", "?")) for r in runs)
+                cells.append(f"{cell} (seeds {seeds})" if runs else cell)
+            lines.append(f"| {label} ({recipe}) | " + " | ".join(cells) + " |")
     if "baseline" in results:
         target = statistics.mean(
             r["pretrain"]["eval_loss"] for r in results["baseline"]

@@ -1,0 +1,111 @@
+"""The ablation runner's configs, errors and table (the runs themselves are
+exercised end to end by `run_ablation`'s docstring example)."""
+
+import os
+
+import pytest
+
+from tokdrop_keras.training import ablation
+from tokdrop_keras.training.ablation import AblationConfig
+from tokdrop_keras.training import run_directory
+
+RECIPE = {"finetune_steps": 80, "finetune_seq_length": 64, "finetune_learning_rate": 2e-4}
+
+
+def result(seed, loss, accuracy, history, recipe=RECIPE, median=1.0):
+    return {
+        "seed": seed,
+        "config": dict(RECIPE),
+        "pretrain": {"steps": history[-1][0], "median_step_seconds": median,
+                     "train_seconds": history[-1][1] + 10.0, "eval_loss": loss,
+                     "eval_accuracy": 0.05, "eval_history": history},
+        "finetune": {task: {"dev_accuracy": accuracy, "test_accuracy": accuracy,
+                            "recipe": dict(recipe)}
+                     for task in ablation.FINETUNE_TASKS},
+    }
+
+
+def write_json(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    run_directory.write_json(path, value)
+
+
+def test_arms_change_only_their_settings():
+    configs = {arm: AblationConfig(arm=arm, seed=2, equal_time_steps=300).pretrain_config()
+               for arm in ablation.ABLATION_ARMS}
+    assert not configs["baseline"].token_drop
+    assert configs["importance"].token_drop and configs["importance"].selection == "importance"
+    assert configs["random"].selection == "random"
+    assert configs["mixed"].selection == "mixed"
+    assert (configs["sctd"].consistency_weight, configs["sctd"].consistency_every) == (1.0, 4)
+    # Same model, data order and steps everywhere.
+    for arm, config in configs.items():
+        assert (config.num_layers, config.seq_length, config.seed) == (12, 128, 2)
+        if arm != "importance_equal_time":
+            assert config.steps == AblationConfig().steps
+    assert configs["importance_equal_time"].steps == 300
+
+
+def test_equal_time_steps_come_from_seed_0_training_seconds(tmp_path):
+    config = AblationConfig(output_dir=str(tmp_path), arm="importance_equal_time",
+                            steps=240, evaluations=4)
+    with pytest.raises(ValueError, match="baseline/seed0/result.json is missing"):
+        config.arm_steps()
+    # Baseline 300 s, importance 240 s of training for 240 steps: 300
+    # steps, a multiple of the 60-step evaluation interval.
+    for arm, seconds in (("baseline", 300.0), ("importance", 240.0)):
+        write_json(os.path.join(tmp_path, arm, "seed0", "result.json"),
+                   result(0, 6.0, 0.5, [(120, seconds / 2, 6.5, 0.1), (240, seconds, 6.0, 0.1)]))
+    assert config.arm_steps() == 300
+    assert config.pretrain_config().steps == 300
+    assert config.replace(equal_time_steps=360).arm_steps() == 360
+    with pytest.raises(ValueError, match="multiple of steps / evaluations"):
+        config.replace(equal_time_steps=350).validate()
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(arm="everything"), "Unknown arm 'everything'"),
+    (dict(stage="eval"), "Unknown stage 'eval'"),
+    (dict(steps=250), "must be a multiple of `evaluations`"),
+    (dict(finetune_learning_rate=0.0), "learning_rate"),
+])
+def test_bad_settings_are_errors(tmp_path, change, message):
+    with pytest.raises(ValueError, match=message):
+        AblationConfig(output_dir=str(tmp_path), **change).validate()
+
+
+def test_finetune_stage_needs_a_finished_run(tmp_path):
+    config = AblationConfig(output_dir=str(tmp_path), arm="random", seed=1, stage="finetune")
+    with pytest.raises(ValueError, match="random/seed1/result.json is missing"):
+        config.validate()
+    write_json(os.path.join(tmp_path, "random", "seed1", "result.json"), {})
+    with pytest.raises(ValueError, match="export/preset is missing"):
+        config.validate()
+
+
+def test_table_keeps_each_fine_tuning_recipe_apart():
+    new = dict(RECIPE, finetune_steps=300, finetune_learning_rate=1e-3)
+    history = [(120, 100.0, 6.5, 0.1), (240, 200.0, 6.0, 0.1)]
+    worse = [(120, 100.0, 6.5, 0.1), (240, 200.0, 6.2, 0.1)]
+    faster = [(120, 80.0, 6.4, 0.1), (240, 160.0, 5.8, 0.1)]
+    results = {
+        "baseline": [result(0, 6.0, 0.5, history), result(1, 6.2, 0.7, worse, new)],
+        "random": [result(0, 5.8, 0.6, faster, new), result(1, 5.9, 0.8, faster, new)],
+    }
+    table = ablation.ablation_table(results)
+    assert "| held-out MLM loss (full model) | 6.100 ± 0.141 | 5.850 ± 0.071 |" in table
+    assert ("| sentiment dev accuracy (80 steps, S=64, lr 0.0002) | "
+            "0.500 (seeds 0) | — |") in table
+    assert ("| sentiment test accuracy (300 steps, S=64, lr 0.001) | "
+            "0.700 (seeds 1) | 0.700 ± 0.141 (seeds 0, 1) |") in table
+    # The baseline's mean final loss, 6.1: baseline seed 0 crosses it at
+    # 100 + 100 * 0.4 / 0.5 = 180 s, seed 1 never; random at
+    # 80 + 80 * 0.3 / 0.6 = 120 s.
+    assert "(6.100) | 180 (1/2 reached) | 120 ± 0 (2/2 reached) |" in table
+
+
+def test_old_results_take_the_recipe_from_their_config():
+    old = result(0, 6.0, 0.5, [(240, 200.0, 6.0, 0.1)])
+    for task in old["finetune"].values():
+        del task["recipe"]
+    assert ablation.finetune_recipe(old) == "80 steps, S=64, lr 0.0002"
