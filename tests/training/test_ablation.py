@@ -46,16 +46,21 @@ def test_arms_change_only_their_settings():
     assert configs["importance_equal_time"].steps == 300
 
 
-def test_equal_time_steps_come_from_seed_0_training_seconds(tmp_path):
+def test_training_clock_is_steps_times_the_median_step():
+    run = result(0, 6.0, 0.5, [(120, 300.0, 6.5, 0.1), (240, 400.0, 6.0, 0.1)], median=1.5)
+    assert ablation.training_clock(run) == [(120, 180.0, 6.5, 0.1), (240, 360.0, 6.0, 0.1)]
+
+
+def test_equal_time_steps_come_from_seed_0_median_steps(tmp_path):
     config = AblationConfig(output_dir=str(tmp_path), arm="importance_equal_time",
                             steps=240, evaluations=4)
     with pytest.raises(ValueError, match="baseline/seed0/result.json is missing"):
         config.arm_steps()
-    # Baseline 300 s, importance 240 s of training for 240 steps: 300
-    # steps, a multiple of the 60-step evaluation interval.
-    for arm, seconds in (("baseline", 300.0), ("importance", 240.0)):
+    # Median steps 1.3 s and 1.0 s: 240 x 1.3 = 312 steps, rounded to a
+    # multiple of the 60-step evaluation interval.
+    for arm, median in (("baseline", 1.3), ("importance", 1.0)):
         write_json(os.path.join(tmp_path, arm, "seed0", "result.json"),
-                   result(0, 6.0, 0.5, [(120, seconds / 2, 6.5, 0.1), (240, seconds, 6.0, 0.1)]))
+                   result(0, 6.0, 0.5, [(240, 500.0, 6.0, 0.1)], median=median))
     assert config.arm_steps() == 300
     assert config.pretrain_config().steps == 300
     assert config.replace(equal_time_steps=360).arm_steps() == 360
@@ -87,25 +92,27 @@ def test_table_keeps_each_fine_tuning_recipe_apart():
     new = dict(RECIPE, finetune_steps=300, finetune_learning_rate=1e-3)
     history = [(120, 100.0, 6.5, 0.1), (240, 200.0, 6.0, 0.1)]
     worse = [(120, 100.0, 6.5, 0.1), (240, 200.0, 6.2, 0.1)]
-    faster = [(120, 80.0, 6.4, 0.1), (240, 160.0, 5.8, 0.1)]
+    faster = [(120, 999.0, 6.4, 0.1), (240, 999.0, 5.8, 0.1)]  # stalled
     results = {
         "baseline": [result(0, 6.0, 0.5, history), result(1, 6.2, 0.7, worse, new)],
-        "random": [result(0, 5.8, 0.6, faster, new), result(1, 5.9, 0.8, faster, new)],
+        "random": [result(0, 5.8, 0.6, faster, new, median=0.8),
+                   result(1, 5.9, 0.8, faster, new, median=0.8)],
     }
     table = ablation.ablation_table(results)
     assert "| held-out MLM loss (full model) | 6.100 ± 0.141 | 5.850 ± 0.071 |" in table
-    assert ("| sentiment dev accuracy (80 steps, S=64, lr 0.0002) | "
+    assert ("| sentiment dev accuracy (80 steps, batch 32, S=64, lr 0.0002) | "
             "0.500 (seeds 0) | — |") in table
-    assert ("| sentiment test accuracy (300 steps, S=64, lr 0.001) | "
+    assert ("| sentiment test accuracy (300 steps, batch 32, S=64, lr 0.001) | "
             "0.700 (seeds 1) | 0.700 ± 0.141 (seeds 0, 1) |") in table
-    # The baseline's mean final loss, 6.1: baseline seed 0 crosses it at
-    # 100 + 100 * 0.4 / 0.5 = 180 s, seed 1 never; random at
-    # 80 + 80 * 0.3 / 0.6 = 120 s.
-    assert "(6.100) | 180 (1/2 reached) | 120 ± 0 (2/2 reached) |" in table
+    # The baseline's mean final loss, 6.1, on the median-step clock:
+    # baseline seed 0 crosses it at 120 + 120 * 0.4 / 0.5 = 216 s, seed 1
+    # never; random (0.8 s a step, whatever its stalls) at
+    # 96 + 96 * 0.3 / 0.6 = 144 s.
+    assert "(6.100) | 216 (1/2 reached) | 144 ± 0 (2/2 reached) |" in table
 
 
 def test_old_results_take_the_recipe_from_their_config():
     old = result(0, 6.0, 0.5, [(240, 200.0, 6.0, 0.1)])
     for task in old["finetune"].values():
         del task["recipe"]
-    assert ablation.finetune_recipe(old) == "80 steps, S=64, lr 0.0002"
+    assert ablation.finetune_recipe(old) == "80 steps, batch 32, S=64, lr 0.0002"

@@ -57,12 +57,41 @@ KEPT_MASK = "kept_mask"
 FULL_LOGITS = "full_logits"
 
 
-def _check_schedule_options(
+def check_schedule_options(
     token_drop, keep_schedule, keep_fraction, keep_tokens,
     consistency_weight, consistency_every,
 ):
-    """The keep schedule (a `KeepSchedule` or `None`) and the first kept
-    fraction, after checking the schedule and consistency options."""
+    """Checks the keep-schedule and consistency options of a
+    `TokenDropMaskedLM` (and of a `PretrainConfig`, before any training).
+
+    Args:
+        token_drop: bool. False for the baseline, which takes neither option.
+        keep_schedule: a `KeepSchedule`, its config dict, or None.
+        keep_fraction: float. The kept fraction without a schedule.
+        keep_tokens: int or None. A fixed K, exclusive with a schedule.
+        consistency_weight: float >= 0. ScTD's KL weight; 0 is off.
+        consistency_every: int >= 1. Steps between consistency steps.
+
+    Returns:
+        `(keep_schedule, keep_fraction)`: the schedule as a `KeepSchedule`
+        (or None) and the fraction the first step keeps.
+
+    Raises:
+        ValueError: naming the first bad option.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.token_drop_masked_lm import check_schedule_options
+    schedule = tokdrop_keras.models.KeepSchedule.staged((0.75, 0.5), 100)
+    assert check_schedule_options(
+        True, schedule.get_config(), 0.5, None, 0.0, 1
+    ) == (schedule, 0.75)
+    try:
+        check_schedule_options(False, None, 0.5, None, 1.0, 4)
+    except ValueError as error:
+        assert "baseline" in str(error)
+    ```
+    """
     if isinstance(consistency_weight, bool) or not (
         isinstance(consistency_weight, (int, float)) and consistency_weight >= 0
     ):
@@ -238,7 +267,7 @@ class TokenDropMaskedLM(keras.Model):
         **kwargs,
     ):
         architecture = architecture_of(backbone)
-        keep_schedule, keep_fraction = _check_schedule_options(
+        keep_schedule, keep_fraction = check_schedule_options(
             token_drop, keep_schedule, keep_fraction, keep_tokens,
             consistency_weight, consistency_every,
         )

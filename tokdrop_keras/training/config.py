@@ -310,7 +310,7 @@ class PretrainConfig(Config):
 
     def check_schedule_options(self):
         """Checks `keep_schedule` and the consistency settings."""
-        from tokdrop_keras.models.token_drop_masked_lm import _check_schedule_options
+        from tokdrop_keras.models.token_drop_masked_lm import check_schedule_options
 
         schedule = self.parsed_keep_schedule()
         if schedule is not None:
@@ -320,7 +320,7 @@ class PretrainConfig(Config):
                     "Pass `keep_schedule` or `keep_fraction`, not both: the "
                     "schedule sets the kept fraction."
                 )
-        _check_schedule_options(
+        check_schedule_options(
             self.token_drop, schedule, self.keep_fraction, None,
             self.consistency_weight, self.consistency_every,
         )
