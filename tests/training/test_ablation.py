@@ -116,3 +116,25 @@ def test_old_results_take_the_recipe_from_their_config():
     for task in old["finetune"].values():
         del task["recipe"]
     assert ablation.finetune_recipe(old) == "80 steps, batch 32, S=64, lr 0.0002"
+
+
+def test_table_pairs_each_arm_with_the_same_seeds_baseline():
+    history = [(240, 200.0, 6.0, 0.1)]
+    results = {
+        "baseline": [result(0, 6.0, 0.5, history), result(1, 6.4, 0.5, history)],
+        "random": [result(0, 5.9, 0.5, history), result(1, 6.1, 0.5, history),
+                   result(2, 5.0, 0.5, history)],  # seed 2: no baseline to pair
+    }
+    table = ablation.ablation_table(results)
+    # -0.1 and -0.3: mean -0.2, sample sd 0.141.
+    assert "| held-out loss minus the same seed's baseline | — | -0.200 ± 0.141 (2 seeds) |" in table
+
+
+def test_history_table_averages_each_evaluation():
+    results = {"baseline": [
+        result(0, 6.0, 0.5, [(60, 1.0, 7.0, 0.05), (120, 2.0, 6.0, 0.10)], median=1.0),
+        result(1, 6.2, 0.5, [(60, 1.0, 7.2, 0.07), (120, 2.0, 6.2, 0.12)], median=1.2),
+    ]}
+    table = ablation.history_table(results)
+    assert "| baseline | 60 | 66 | 7.100 ± 0.141 | 0.0600 ± 0.0141 |" in table
+    assert "| baseline | 120 | 132 | 6.100 ± 0.141 | 0.1100 ± 0.0141 |" in table

@@ -432,6 +432,23 @@ def ablation_table(results):
             else:
                 cells.append(_mean_spread([value(r) for r in results[arm]], digits))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if "baseline" in results:
+        # Paired by seed: every arm reads a seed's data in the same order.
+        baseline = {r.get("seed"): r["pretrain"]["eval_loss"] for r in results["baseline"]}
+        cells = []
+        for arm in arms:
+            pairs = [r for r in results[arm] if r.get("seed") in baseline]
+            differences = [
+                r["pretrain"]["eval_loss"] - baseline[r.get("seed")] for r in pairs
+            ]
+            cells.append(
+                f"{_mean_spread(differences, 3)} ({len(differences)} seeds)"
+                if differences and arm != "baseline" else "—"
+            )
+        lines.append(
+            "| held-out loss minus the same seed's baseline | "
+            + " | ".join(cells) + " |"
+        )
     recipes = sorted({finetune_recipe(r) for runs in results.values() for r in runs})
     for recipe in recipes:
         for label, task, key in DOWNSTREAM_ROWS:
@@ -457,6 +474,39 @@ def ablation_table(results):
             f"| training seconds (steps x median step time) to the baseline's mean final held-out loss "
             f"({target:.3f}) | " + " | ".join(cells) + " |"
         )
+    return "\n".join(lines)
+
+
+def history_table(results):
+    """Held-out loss and accuracy at each evaluation: mean ± sample
+    standard deviation over seeds per arm, with the arm's training seconds
+    there on the median-step clock (`training_clock`).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import history_table
+    runs = [{"pretrain": {"median_step_seconds": 2.0,
+                          "eval_history": [[10, 25.0, 7.0 + s, 0.1],
+                                           [20, 50.0, 6.0 + s, 0.2]]}}
+            for s in (0.0, 0.2)]
+    table = history_table({"random": runs})
+    assert "| random | 20 | 40 | 6.100 ± 0.141 | 0.2000 ± 0.0000 |" in table
+    ```
+    """
+    lines = [
+        "| arm | step | training s | held-out loss | held-out accuracy |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for arm in [arm for arm in ABLATION_ARMS if arm in results]:
+        histories = [training_clock(r) for r in results[arm]]
+        for index in range(min(len(h) for h in histories)):
+            rows = [h[index] for h in histories]
+            seconds = statistics.mean(row[1] for row in rows)
+            lines.append(
+                f"| {arm} | {rows[0][0]} | {seconds:.0f} | "
+                f"{_mean_spread([row[2] for row in rows], 3)} | "
+                f"{_mean_spread([row[3] for row in rows], 4)} |"
+            )
     return "\n".join(lines)
 
 
@@ -571,7 +621,7 @@ def ablation_report(output_dir, image_dir=None):
             snapshots, os.path.join(image_dir, "ablation_importance_evolution.png")
         )
     with open(os.path.join(output_dir, "report.md"), "w") as file:
-        file.write(table + "\n")
+        file.write(table + "\n\n" + history_table(results) + "\n")
     write_json(os.path.join(output_dir, "report.json"), {
         arm: [{"seed": r["seed"], "pretrain": {k: v for k, v in r["pretrain"].items() if k != "loss_history"}, "finetune": r["finetune"]} for r in runs]
         for arm, runs in results.items()
