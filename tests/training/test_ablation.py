@@ -138,3 +138,36 @@ def test_history_table_averages_each_evaluation():
     table = ablation.history_table(results)
     assert "| baseline | 60 | 66 | 7.100 ± 0.141 | 0.0600 ± 0.0141 |" in table
     assert "| baseline | 120 | 132 | 6.100 ± 0.141 | 0.1100 ± 0.0141 |" in table
+
+
+def test_finetune_stage_replaces_only_the_downstream_results(tmp_path, monkeypatch):
+    from tokdrop_keras.training import finetuning
+
+    seen = []
+
+    class Tuned:
+        def __init__(self, config):
+            seen.append((config.task, config.steps_per_epoch, config.batch_size,
+                         config.learning_rate, config.export_dir))
+            self.summary = {"dev_accuracy": 0.625, "test_accuracy": 0.75,
+                            "finetune_seconds": 3.0, "epochs_run": 1}
+
+    monkeypatch.setattr(finetuning, "finetune", Tuned)
+    config = AblationConfig(output_dir=str(tmp_path), arm="random", seed=1,
+                            stage="finetune", finetune_steps=120,
+                            finetune_learning_rate=5e-5)
+    arm_dir = os.path.join(tmp_path, "random", "seed1")
+    os.makedirs(os.path.join(arm_dir, "export", "preset"))
+    old = result(1, 5.9, 0.5, [(480, 400.0, 5.9, 0.1)])
+    write_json(os.path.join(arm_dir, "result.json"), old)
+    new = ablation.run_ablation(config)
+    assert new["pretrain"] == run_directory.read_json(os.path.join(arm_dir, "result.json"))["pretrain"]
+    assert new["pretrain"]["eval_loss"] == 5.9
+    export = os.path.join(arm_dir, "export")
+    assert seen == [(task, 120, 16, 5e-5, export) for task in ablation.FINETUNE_TASKS]
+    assert new["finetune"]["adjacent_sentences"] == {
+        "dev_accuracy": 0.625, "test_accuracy": 0.75, "finetune_seconds": 3.0,
+        "recipe": {"finetune_steps": 120, "finetune_seq_length": 64,
+                   "finetune_batch_size": 16, "finetune_learning_rate": 5e-5},
+    }
+    assert ablation.finetune_recipe(new) == "120 steps, batch 16, S=64, lr 5e-05"

@@ -249,11 +249,7 @@ def run_ablation(config):
     result = tokdrop_keras.run_ablation(config)
     assert result["pretrain"]["steps"] == 4
     assert set(result["finetune"]) == {"sentiment", "adjacent_sentences"}
-    again = tokdrop_keras.run_ablation(
-        config.replace(stage="finetune", finetune_steps=2)
-    )
-    assert again["finetune"]["sentiment"]["recipe"]["finetune_steps"] == 2
-    assert again["pretrain"]["eval_loss"] == result["pretrain"]["eval_loss"]
+    assert result["finetune"]["sentiment"]["recipe"]["finetune_steps"] == 1
     ```
     """
     from tokdrop_keras.training.pretraining import pretrain
