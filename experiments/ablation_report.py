@@ -2,8 +2,9 @@
 
     python experiments/ablation_report.py runs/ablation [--image_dir docs/images]
 
-Prints the markdown table (mean ± standard deviation over seeds) and writes
-report.md, report.json and the plots (`tokdrop_keras.training.ablation_report`).
+Prints the markdown tables (mean ± standard deviation over seeds, and the
+held-out history) and writes report.md, report.json and the plots
+(`tokdrop_keras.training.ablation_report`).
 """
 
 import argparse

@@ -127,7 +127,7 @@ def test_table_pairs_each_arm_with_the_same_seeds_baseline():
     }
     table = ablation.ablation_table(results)
     # -0.1 and -0.3: mean -0.2, sample sd 0.141.
-    assert "| held-out loss minus the same seed's baseline | — | -0.200 ± 0.141 (2 seeds) |" in table
+    assert "| held-out loss minus the same seed's baseline | — | -0.200 ± 0.141 (n=2) |" in table
 
 
 def test_history_table_averages_each_evaluation():

@@ -438,7 +438,7 @@ def ablation_table(results):
                 r["pretrain"]["eval_loss"] - baseline[r.get("seed")] for r in pairs
             ]
             cells.append(
-                f"{_mean_spread(differences, 3)} ({len(differences)} seeds)"
+                f"{_mean_spread(differences, 3)} (n={len(differences)})"
                 if differences and arm != "baseline" else "—"
             )
         lines.append(
@@ -578,8 +578,9 @@ def plot_importance_evolution(snapshots_path, path, count=8):
 
 
 def ablation_report(output_dir, image_dir=None):
-    """Writes `report.md` (the table), `report.json` and the plots into
-    `output_dir` (or the images into `image_dir`); returns the table.
+    """Writes `report.md` (`ablation_table` and `history_table`),
+    `report.json` and the plots into `output_dir` (or the images into
+    `image_dir`); returns the text of `report.md`.
 
     Example:
     ```python
@@ -596,8 +597,9 @@ def ablation_report(output_dir, image_dir=None):
             "finetune": {task: {"dev_accuracy": 0.5, "test_accuracy": 0.5}
                          for task in ("sentiment", "adjacent_sentences")},
         })
-    table = ablation_report("runs")
-    assert "| held-out MLM loss (full model) | 7.000 | 7.200 |" in table
+    report = ablation_report("runs")
+    assert "| held-out MLM loss (full model) | 7.000 | 7.200 |" in report
+    assert "| random | 8 | 8 | 7.200 | 0.0500 |" in report
     assert os.path.exists("runs/ablation_loss_vs_time.png")
     ```
     """
@@ -616,13 +618,14 @@ def ablation_report(output_dir, image_dir=None):
         plot_importance_evolution(
             snapshots, os.path.join(image_dir, "ablation_importance_evolution.png")
         )
+    report = table + "\n\n" + history_table(results) + "\n"
     with open(os.path.join(output_dir, "report.md"), "w") as file:
-        file.write(table + "\n\n" + history_table(results) + "\n")
+        file.write(report)
     write_json(os.path.join(output_dir, "report.json"), {
         arm: [{"seed": r["seed"], "pretrain": {k: v for k, v in r["pretrain"].items() if k != "loss_history"}, "finetune": r["finetune"]} for r in runs]
         for arm, runs in results.items()
     })
-    return table
+    return report
 
 
 def _lowest_seed_dir(output_dir, arm, results):
