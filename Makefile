@@ -38,12 +38,12 @@ test: test-tensorflow test-no-tensorflow
 # Everything on TensorFlow (and JAX subprocesses: backend agreement, JAX
 # pretraining with data_parallel).
 test-tensorflow: $(STAMP)
-	$(VENV)/bin/python -m pytest -q -n 2 --dist loadgroup tests
+	$(VENV)/bin/python -m pytest -q -n 2 --dist loadgroup --durations=20 tests
 
 # The core on JAX, TensorFlow absent (the package is imported from here).
 test-no-tensorflow: $(NO_TF_STAMP)
 	KERAS_BACKEND=jax TOKDROP_EXPECT_NO_TENSORFLOW=1 \
-		$(NO_TF_VENV)/bin/python -m pytest -q -n $(NO_TF_WORKERS) --dist loadgroup -p no:cacheprovider $(CORE_TESTS)
+		$(NO_TF_VENV)/bin/python -m pytest -q -n $(NO_TF_WORKERS) --dist loadgroup --durations=20 -p no:cacheprovider $(CORE_TESTS)
 
 demo: $(STAMP)
 	$(VENV)/bin/python experiments/demo.py
