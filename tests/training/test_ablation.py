@@ -73,6 +73,7 @@ def test_equal_time_steps_come_from_seed_0_median_steps(tmp_path):
     (dict(stage="eval"), "Unknown stage 'eval'"),
     (dict(steps=250), "must be a multiple of `evaluations`"),
     (dict(finetune_learning_rate=0.0), "learning_rate"),
+    (dict(finetune_runs=0), "`finetune_runs` must be at least 1, got 0"),
 ])
 def test_bad_settings_are_errors(tmp_path, change, message):
     with pytest.raises(ValueError, match=message):
@@ -115,7 +116,7 @@ def test_old_results_take_the_recipe_from_their_config():
     old = result(0, 6.0, 0.5, [(240, 200.0, 6.0, 0.1)])
     for task in old["finetune"].values():
         del task["recipe"]
-    assert ablation.finetune_recipe(old) == "80 steps, batch 32, S=64, lr 0.0002"
+    assert ablation.recipe_label(old) == "80 steps, batch 32, S=64, lr 0.0002"
 
 
 def test_table_pairs_each_arm_with_the_same_seeds_baseline():
@@ -166,8 +167,64 @@ def test_finetune_stage_replaces_only_the_downstream_results(tmp_path, monkeypat
     export = os.path.join(arm_dir, "export")
     assert seen == [(task, 120, 16, 5e-5, export) for task in ablation.FINETUNE_TASKS]
     assert new["finetune"]["adjacent_sentences"] == {
-        "dev_accuracy": 0.625, "test_accuracy": 0.75, "finetune_seconds": 3.0,
+        "dev_accuracy": 0.625, "test_accuracy": 0.75,
+        "selected_test_accuracy": 0.75, "finetune_seconds": 3.0,
         "recipe": {"finetune_steps": 120, "finetune_seq_length": 64,
                    "finetune_batch_size": 16, "finetune_learning_rate": 5e-5},
+        "runs": [{"finetune_seed": 1, "dev_accuracy": 0.625, "test_accuracy": 0.75,
+                  "finetune_seconds": 3.0}],
     }
-    assert ablation.finetune_recipe(new) == "120 steps, batch 16, S=64, lr 5e-05"
+    assert ablation.recipe_label(new) == "120 steps, batch 16, S=64, lr 5e-05"
+
+
+def test_more_fine_tuning_runs_keep_the_recorded_one(tmp_path, monkeypatch):
+    from tokdrop_keras.training import finetuning
+
+    # Fine-tuning seed -> (dev, test): seed 2001 has the best dev accuracy.
+    accuracies = {1001: (0.55, 0.60), 2001: (0.70, 0.64), 3001: (0.60, 0.70)}
+    seen = []
+
+    class Tuned:
+        def __init__(self, config):
+            seen.append((config.task, config.seed))
+            dev, test = accuracies[config.seed]
+            self.summary = {"dev_accuracy": dev, "test_accuracy": test,
+                            "finetune_seconds": 2.0}
+
+    monkeypatch.setattr(finetuning, "finetune", Tuned)
+    arm_dir = os.path.join(tmp_path, "random", "seed1")
+    os.makedirs(os.path.join(arm_dir, "export", "preset"))
+    config = AblationConfig(output_dir=str(tmp_path), arm="random", seed=1,
+                            stage="finetune", finetune_runs=3)
+    assert config.finetune_seeds() == [1, 1001, 2001]
+    recorded = result(1, 5.9, 0.5, [(480, 400.0, 5.9, 0.1)],
+                      recipe=config.finetune_recipe())
+    recorded["finetune"]["sentiment"]["finetune_seconds"] = 4.0
+    recorded["finetune"]["adjacent_sentences"]["recipe"]["finetune_steps"] = 10
+    write_json(os.path.join(arm_dir, "result.json"), recorded)
+    accuracies[1] = (0.40, 0.40)  # adjacent sentences' run 0 is done again
+    new = ablation.run_ablation(config)
+    # Sentiment's recorded run (seed 1, same recipe) is kept; adjacent
+    # sentences' was of another recipe, so all three run.
+    assert seen == [("sentiment", 1001), ("sentiment", 2001),
+                    ("adjacent_sentences", 1), ("adjacent_sentences", 1001),
+                    ("adjacent_sentences", 2001)]
+    sentiment = new["finetune"]["sentiment"]
+    assert [run["finetune_seed"] for run in sentiment["runs"]] == [1, 1001, 2001]
+    assert sentiment["runs"][0]["dev_accuracy"] == 0.5
+    assert sentiment["dev_accuracy"] == pytest.approx((0.5 + 0.55 + 0.70) / 3)
+    assert sentiment["test_accuracy"] == pytest.approx((0.5 + 0.60 + 0.64) / 3)
+    assert sentiment["selected_test_accuracy"] == 0.64
+    assert sentiment["finetune_seconds"] == 8.0
+    assert new["finetune"]["adjacent_sentences"]["test_accuracy"] == pytest.approx(
+        (0.40 + 0.60 + 0.64) / 3)
+    assert ablation.recipe_label(new).endswith("lr 0.0001, mean of 3 runs")
+    # Run again: nothing left to fine-tune.
+    seen.clear()
+    assert ablation.run_ablation(config)["finetune"] == new["finetune"]
+    assert seen == []
+    table = ablation.ablation_table({"random": [new]})
+    assert ("| sentiment test accuracy of the run with the best dev accuracy "
+            "(300 steps, batch 16, S=64, lr 0.0001, mean of 3 runs) | 0.640 (seeds 1) |") in table
+    assert "| random | 1 | 0.500 / 0.500, 0.550 / 0.600, 0.700 / 0.640 |" in (
+        ablation.downstream_table({"random": [new]}))

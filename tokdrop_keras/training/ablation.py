@@ -46,6 +46,11 @@ FINETUNE_SETTINGS = (
     "finetune_steps", "finetune_seq_length", "finetune_batch_size",
     "finetune_learning_rate",
 )
+# Fine-tuning run i of seed s uses seed s + i * FINETUNE_SEED_STRIDE (run 0:
+# the pretraining seed, as every result recorded before repeats existed).
+FINETUNE_SEED_STRIDE = 1000
+# What each fine-tuning run records.
+FINETUNE_RUN_KEYS = ("finetune_seed", "dev_accuracy", "test_accuracy", "finetune_seconds")
 
 
 @dataclasses.dataclass
@@ -77,6 +82,7 @@ class AblationConfig(Config):
     finetune_seq_length: int = setting(64, "fine-tuning tokens per example")
     finetune_batch_size: int = setting(16, "fine-tuning batch size")
     finetune_learning_rate: float = setting(1e-4, "fine-tuning learning rate (constant; 3e-4 and 1e-3 left the 12-layer baseline a constant predictor)")
+    finetune_runs: int = setting(1, "fine-tuning runs per task, seeds seed, seed + 1000, ...: the downstream accuracy is their mean, and the test accuracy of the run with the best dev accuracy is kept too")
     stage: str = setting("all", "all: pretrain, export and fine-tune; finetune: fine-tune a finished run's kept export again with this config's fine-tuning settings and replace its downstream results", choices=ABLATION_STAGES)
 
     def arm_dir(self, arm=None, seed=None):
@@ -128,8 +134,13 @@ class AblationConfig(Config):
             **ABLATION_ARMS[self.arm],
         )
 
-    def finetune_config(self, task):
-        """The `FinetuneConfig` of one downstream task."""
+    def finetune_seeds(self):
+        """The seeds of this run's fine-tuning runs (`finetune_runs`)."""
+        return [self.seed + i * FINETUNE_SEED_STRIDE for i in range(self.finetune_runs)]
+
+    def finetune_config(self, task, seed=None):
+        """The `FinetuneConfig` of one downstream task (and fine-tuning
+        seed: default, the run's seed)."""
         return FinetuneConfig(
             export_dir=os.path.join(self.arm_dir(), "export"),
             task=task,
@@ -138,7 +149,7 @@ class AblationConfig(Config):
             epochs=1,
             steps_per_epoch=self.finetune_steps,
             learning_rate=self.finetune_learning_rate,
-            seed=self.seed,
+            seed=self.seed if seed is None else seed,
         )
 
     def finetune_recipe(self):
@@ -165,6 +176,10 @@ class AblationConfig(Config):
                         f"finished run, but {path} is missing: run the "
                         "whole arm first (`stage='all'`)."
                     )
+        if self.finetune_runs < 1:
+            raise ValueError(
+                f"`finetune_runs` must be at least 1, got {self.finetune_runs}."
+            )
         if self.steps % self.evaluations:
             raise ValueError(
                 f"`steps` ({self.steps}) must be a multiple of `evaluations` "
@@ -230,7 +245,8 @@ def run_ablation(config):
     With `config.stage == "finetune"` it only fine-tunes the kept export
     of a finished run again (the current fine-tuning settings) and
     replaces the downstream results in its `result.json`; the pretraining
-    record is kept as it was.
+    record is kept as it was, and so is every recorded fine-tuning run of
+    the same recipe and seed (raising `finetune_runs` adds runs).
 
     Args:
         config: a `tokdrop_keras.AblationConfig`.
@@ -259,7 +275,7 @@ def run_ablation(config):
     result_path = os.path.join(arm_dir, RESULT_FILE)
     if config.stage == "finetune":
         result = read_json(result_path)
-        result["finetune"] = _downstream(config)
+        result["finetune"] = _downstream(config, result.get("finetune"))
         write_json(result_path, result)
         return result
     os.makedirs(arm_dir, exist_ok=True)
@@ -283,45 +299,72 @@ def run_ablation(config):
     return result
 
 
-def _downstream(config):
-    """Fine-tunes the run's export on every task: `{task: accuracies,
-    seconds and the recipe}`."""
+def _downstream(config, recorded=None):
+    """Fine-tunes the run's export `config.finetune_runs` times on every
+    task: `{task: mean accuracies, the test accuracy of the run with the
+    best dev accuracy, seconds, the recipe and every run}`. Runs in
+    `recorded` (an earlier `result["finetune"]`) with the same recipe and
+    seed are kept, not run again."""
     from tokdrop_keras.training.finetuning import finetune
 
+    recipe = config.finetune_recipe()
     results = {}
     for task in FINETUNE_TASKS:
-        print(f"== {config.arm} seed {config.seed}: fine-tuning on {task}", flush=True)
-        tuned = finetune(config.finetune_config(task)).summary
+        runs = {}
+        old = (recorded or {}).get(task) or {}
+        if old.get("recipe") == recipe:
+            # Before repeats: one run, with the pretraining seed.
+            for run in old.get("runs") or [dict(old, finetune_seed=config.seed)]:
+                runs[run["finetune_seed"]] = {k: run.get(k) for k in FINETUNE_RUN_KEYS}
+        for seed in config.finetune_seeds():
+            if seed in runs:
+                continue
+            print(f"== {config.arm} seed {config.seed}: fine-tuning on {task} "
+                  f"(seed {seed})", flush=True)
+            tuned = finetune(config.finetune_config(task, seed)).summary
+            runs[seed] = dict(
+                {key: tuned.get(key) for key in FINETUNE_RUN_KEYS}, finetune_seed=seed
+            )
+        runs = [runs[seed] for seed in config.finetune_seeds()]
+        selected = max(runs, key=lambda run: run["dev_accuracy"])
         results[task] = {
-            key: tuned.get(key)
-            for key in ("dev_accuracy", "test_accuracy", "finetune_seconds")
+            "dev_accuracy": statistics.mean(run["dev_accuracy"] for run in runs),
+            "test_accuracy": statistics.mean(run["test_accuracy"] for run in runs),
+            "selected_test_accuracy": selected["test_accuracy"],
+            "finetune_seconds": sum(run["finetune_seconds"] for run in runs),
+            "recipe": recipe,
+            "runs": runs,
         }
-        results[task]["recipe"] = config.finetune_recipe()
     return results
 
 
-def finetune_recipe(result):
+def recipe_label(result):
     """The fine-tuning settings a result's downstream numbers came from
-    (recorded with them, or, for older results, in its config).
+    (recorded with them, or, for older results, in its config), and how
+    many fine-tuning runs each number averages when more than one.
 
     Example:
     ```python
-    from tokdrop_keras.training.ablation import finetune_recipe
+    from tokdrop_keras.training.ablation import recipe_label
     result = {"config": {"finetune_steps": 80, "finetune_seq_length": 64,
                          "finetune_learning_rate": 2e-4},
               "finetune": {"sentiment": {"dev_accuracy": 0.5}}}
-    assert finetune_recipe(result) == "80 steps, batch 32, S=64, lr 0.0002"
+    assert recipe_label(result) == "80 steps, batch 32, S=64, lr 0.0002"
+    result["finetune"]["sentiment"]["runs"] = [{}, {}, {}]
+    assert recipe_label(result).endswith("lr 0.0002, mean of 3 runs")
     ```
     """
-    recipe = next(iter(result["finetune"].values()), {}).get("recipe")
-    recipe = dict(recipe or result.get("config", {}))
+    first = next(iter(result["finetune"].values()), {})
+    recipe = dict(first.get("recipe") or result.get("config", {}))
     recipe.setdefault("finetune_batch_size", 32)  # before it was a setting
     if not all(name in recipe for name in FINETUNE_SETTINGS):
         return "recipe not recorded"
-    return (
+    label = (
         f"{recipe['finetune_steps']} steps, batch {recipe['finetune_batch_size']}, "
         f"S={recipe['finetune_seq_length']}, lr {recipe['finetune_learning_rate']:g}"
     )
+    runs = len(first.get("runs") or [None])
+    return label + (f", mean of {runs} runs" if runs > 1 else "")
 
 
 def training_clock(result):
@@ -396,6 +439,8 @@ DOWNSTREAM_ROWS = (
     ("sentiment test accuracy", "sentiment", "test_accuracy"),
     ("adjacent-sentences dev accuracy", "adjacent_sentences", "dev_accuracy"),
     ("adjacent-sentences test accuracy", "adjacent_sentences", "test_accuracy"),
+    ("sentiment test accuracy of the run with the best dev accuracy", "sentiment", "selected_test_accuracy"),
+    ("adjacent-sentences test accuracy of the run with the best dev accuracy", "adjacent_sentences", "selected_test_accuracy"),
 )
 
 
@@ -445,13 +490,15 @@ def ablation_table(results):
             "| held-out loss minus the same seed's baseline | "
             + " | ".join(cells) + " |"
         )
-    recipes = sorted({finetune_recipe(r) for runs in results.values() for r in runs})
+    recipes = sorted({recipe_label(r) for runs in results.values() for r in runs})
     for recipe in recipes:
         for label, task, key in DOWNSTREAM_ROWS:
+            if key == "selected_test_accuracy" and "mean of" not in recipe:
+                continue  # one run: its test accuracy
             cells = []
             for arm in arms:
-                runs = [r for r in results[arm] if finetune_recipe(r) == recipe]
-                cell = _mean_spread([r["finetune"][task][key] for r in runs], 3)
+                runs = [r for r in results[arm] if recipe_label(r) == recipe]
+                cell = _mean_spread([r["finetune"][task].get(key) for r in runs], 3)
                 seeds = ", ".join(str(r.get("seed", "?")) for r in runs)
                 cells.append(f"{cell} (seeds {seeds})" if runs else cell)
             lines.append(f"| {label} ({recipe}) | " + " | ".join(cells) + " |")
@@ -577,8 +624,44 @@ def plot_importance_evolution(snapshots_path, path, count=8):
     figure.savefig(path, dpi=110)
 
 
+def downstream_table(results):
+    """The markdown table of every fine-tuning run: per arm and seed, each
+    task's dev / test accuracy run by run (fine-tuning seeds in order).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import downstream_table
+    runs = [{"finetune_seed": 0, "dev_accuracy": 0.5, "test_accuracy": 0.52},
+            {"finetune_seed": 1000, "dev_accuracy": 0.7, "test_accuracy": 0.66}]
+    result = {"seed": 0, "finetune": {"sentiment": {"runs": runs},
+                                      "adjacent_sentences": {"dev_accuracy": 0.6,
+                                                             "test_accuracy": 0.58}}}
+    table = downstream_table({"random": [result]})
+    assert "| random | 0 | 0.500 / 0.520, 0.700 / 0.660 | 0.600 / 0.580 |" in table
+    ```
+    """
+    lines = [
+        "| arm | seed | " + " | ".join(
+            f"{task.replace('_', '-')} dev / test, run by run" for task in FINETUNE_TASKS
+        ) + " |",
+        "| --- | --- |" + " --- |" * len(FINETUNE_TASKS),
+    ]
+    for arm in [arm for arm in ABLATION_ARMS if arm in results]:
+        for r in results[arm]:
+            cells = []
+            for task in FINETUNE_TASKS:
+                record = r["finetune"].get(task, {})
+                cells.append(", ".join(
+                    f"{run['dev_accuracy']:.3f} / {run['test_accuracy']:.3f}"
+                    for run in record.get("runs") or [record]
+                ))
+            lines.append(f"| {arm} | {r.get('seed', '?')} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def ablation_report(output_dir, image_dir=None):
-    """Writes `report.md` (`ablation_table` and `history_table`),
+    """Writes `report.md` (`ablation_table`, `history_table` and
+    `downstream_table`),
     `report.json` and the plots into `output_dir` (or the images into
     `image_dir`); returns the text of `report.md`.
 
@@ -618,7 +701,9 @@ def ablation_report(output_dir, image_dir=None):
         plot_importance_evolution(
             snapshots, os.path.join(image_dir, "ablation_importance_evolution.png")
         )
-    report = table + "\n\n" + history_table(results) + "\n"
+    report = "\n\n".join(
+        [table, history_table(results), downstream_table(results)]
+    ) + "\n"
     with open(os.path.join(output_dir, "report.md"), "w") as file:
         file.write(report)
     write_json(os.path.join(output_dir, "report.json"), {
