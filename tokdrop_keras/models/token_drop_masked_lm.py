@@ -515,13 +515,16 @@ class TokenDropMaskedLM(keras.Model):
 
         loss = weighted_mean(losses)
         if isinstance(y_pred, dict) and FULL_LOGITS in y_pred:
-            full_logits = ops.cast(y_pred[FULL_LOGITS], "float32")
-            loss = loss + weighted_mean(
-                keras.losses.sparse_categorical_crossentropy(
-                    y, full_logits, from_logits=True
-                )
+            # One log-softmax of the full model's logits: its MLM loss and
+            # the KL target.
+            full_log_probs = ops.log_softmax(
+                ops.cast(y_pred[FULL_LOGITS], "float32"), axis=-1
             )
-            target = ops.stop_gradient(ops.log_softmax(full_logits, axis=-1))
+            full_losses = -ops.take_along_axis(
+                full_log_probs, ops.expand_dims(ops.cast(y, "int32"), -1), axis=-1
+            )[..., 0]
+            loss = loss + weighted_mean(full_losses)
+            target = ops.stop_gradient(full_log_probs)
             divergence = weighted_mean(
                 ops.sum(
                     ops.exp(target)
