@@ -30,6 +30,7 @@ def run_script(name, *argv):
         ("pretrain.py", ["--backend", "jax", "--strategy", "mirrored"], "on JAX use strategy='data_parallel'"),
         ("pretrain.py", ["--backend=jax", "--strategy", "tpu", "--tpu", "x"], "on JAX use strategy='data_parallel'"),
         ("pretrain.py", ["--strategy", "data_parallel"], "on TensorFlow use 'mirrored'"),
+        ("ablation_report.py", ["/nonexistent/runs"], "ablation_report.py: error: No ablation results under /nonexistent/runs."),
     ],
 )
 def test_bad_input_is_one_line_naming_it(script, argv, message):

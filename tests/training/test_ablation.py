@@ -228,3 +228,30 @@ def test_more_fine_tuning_runs_keep_the_recorded_one(tmp_path, monkeypatch):
             "(300 steps, batch 16, S=64, lr 0.0001, mean of 3 runs) | 0.640 (seeds 1) |") in table
     assert "| random | 1 | 0.500 / 0.500, 0.550 / 0.600, 0.700 / 0.640 |" in (
         ablation.downstream_table({"random": [new]}))
+
+
+def test_a_rerun_lends_its_downstream_only_if_its_pretraining_is_the_record(tmp_path):
+    recorded, rerun = str(tmp_path / "recorded"), str(tmp_path / "rerun")
+    history = [(240, 300.0, 6.1, 0.08), (480, 600.0, 5.7, 0.1)]
+    write_json(os.path.join(recorded, "importance", "seed2", "result.json"),
+               dict(result(2, 5.7, 0.5, history), arm="importance"))
+    # Same losses and accuracies, other seconds; three fine-tuning runs.
+    slower = [(240, 380.0, 6.1, 0.08), (480, 760.0, 5.7, 0.1)]
+    again = dict(result(2, 5.7, 0.66, slower, median=1.6), arm="importance")
+    write_json(os.path.join(rerun, "importance", "seed2", "result.json"), again)
+    assert ablation.adopt_rerun_downstream(recorded, rerun) == [("importance", 2)]
+    merged = run_directory.read_json(os.path.join(recorded, "importance", "seed2", "result.json"))
+    assert merged["finetune"]["sentiment"]["test_accuracy"] == 0.66
+    assert merged["pretrain"]["median_step_seconds"] == 1.0  # the record's
+    assert merged["downstream_from"].endswith("rerun/importance/seed2/result.json")
+    # A rerun whose held-out loss differs at one evaluation is refused.
+    drifted = [(240, 380.0, 6.1, 0.08), (480, 760.0, 5.7001, 0.1)]
+    write_json(os.path.join(rerun, "importance", "seed2", "result.json"),
+               dict(result(2, 5.7, 0.7, drifted), arm="importance"))
+    with pytest.raises(ValueError, match="at step 480 the record has held-out loss 5.7"):
+        ablation.adopt_rerun_downstream(recorded, rerun)
+    # So is one with no record to join.
+    write_json(os.path.join(rerun, "importance", "seed2", "result.json"), again)
+    write_json(os.path.join(rerun, "random", "seed0", "result.json"), result(0, 5.6, 0.7, history))
+    with pytest.raises(ValueError, match="random seed 0 of .* has no recorded run"):
+        ablation.adopt_rerun_downstream(recorded, rerun)

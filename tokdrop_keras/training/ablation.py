@@ -338,6 +338,89 @@ def _downstream(config, recorded=None):
     return results
 
 
+def adopt_rerun_downstream(output_dir, rerun_dir):
+    """Gives each recorded run of `output_dir` the downstream results of
+    its rerun in `rerun_dir` (same arm and seed, run again from scratch,
+    e.g. to fine-tune an export that was not kept), and returns the
+    `(arm, seed)` pairs it changed.
+
+    A rerun is adopted only when its pretraining is the recorded one: same
+    steps and the same held-out loss and accuracy at every evaluation (the
+    seconds may differ). The recorded pretraining (its step times
+    included) is kept, and `downstream_from` names the rerun.
+
+    Raises:
+        ValueError: a rerun whose pretraining differs from the record, or
+            that has no record to join.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.ablation import adopt_rerun_downstream
+    def write(folder, seconds, accuracy):
+        os.makedirs(f"{folder}/random/seed1")
+        tokdrop_keras.training.write_json(f"{folder}/random/seed1/result.json", {
+            "arm": "random", "seed": 1,
+            "pretrain": {"steps": 8, "median_step_seconds": seconds,
+                         "eval_history": [[8, 8 * seconds, 6.5, 0.1]]},
+            "finetune": {"sentiment": {"test_accuracy": accuracy}}})
+    write("recorded", 1.0, 0.5)
+    write("rerun", 1.4, 0.7)
+    assert adopt_rerun_downstream("recorded", "rerun") == [("random", 1)]
+    from tokdrop_keras.training.run_directory import read_json
+    result = read_json("recorded/random/seed1/result.json")
+    assert result["finetune"]["sentiment"]["test_accuracy"] == 0.7
+    assert result["pretrain"]["median_step_seconds"] == 1.0
+    ```
+    """
+    recorded = load_ablation_results(output_dir)
+    adopted = []
+    for arm, reruns in load_ablation_results(rerun_dir).items():
+        by_seed = {r["seed"]: r for r in recorded.get(arm, [])}
+        for rerun in reruns:
+            seed = rerun["seed"]
+            if seed not in by_seed:
+                raise ValueError(
+                    f"{arm} seed {seed} of {rerun_dir} has no recorded run "
+                    f"in {output_dir} to join."
+                )
+            record = by_seed[seed]
+            _check_same_pretraining(record, rerun, f"{arm} seed {seed}")
+            record["finetune"] = rerun["finetune"]
+            record["downstream_from"] = os.path.join(
+                rerun_dir, arm, f"seed{seed}", RESULT_FILE
+            )
+            write_json(
+                os.path.join(output_dir, arm, f"seed{seed}", RESULT_FILE), record
+            )
+            adopted.append((arm, seed))
+    return adopted
+
+
+def _check_same_pretraining(record, rerun, name):
+    """Raises unless two runs' held-out histories agree step by step (loss
+    and accuracy; not the seconds)."""
+    def history(result):
+        pretrain = result["pretrain"]
+        return pretrain["steps"], [
+            (step, loss, accuracy)
+            for step, _, loss, accuracy in pretrain["eval_history"]
+        ]
+
+    (steps, old), (new_steps, new) = history(record), history(rerun)
+    if steps != new_steps or len(old) != len(new):
+        raise ValueError(
+            f"The rerun of {name} ran {new_steps} steps with {len(new)} "
+            f"evaluations; the record has {steps} and {len(old)}."
+        )
+    for before, after in zip(old, new):
+        if before != after:
+            raise ValueError(
+                f"The rerun of {name} is not the recorded pretraining: at step "
+                f"{before[0]} the record has held-out loss {before[1]} and "
+                f"accuracy {before[2]}, the rerun {after[1]} and {after[2]}."
+            )
+
+
 def recipe_label(result):
     """The fine-tuning settings a result's downstream numbers came from
     (recorded with them, or, for older results, in its config), and how
