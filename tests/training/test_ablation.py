@@ -110,6 +110,10 @@ def test_table_keeps_each_fine_tuning_recipe_apart():
     # never; random (0.8 s a step, whatever its stalls) at
     # 96 + 96 * 0.3 / 0.6 = 144 s.
     assert "(6.100) | 216 (1/2 reached) | 144 ± 0 (2/2 reached) |" in table
+    # The same in steps (free of the machine): baseline seed 0 at
+    # 120 + 120 * 0.4 / 0.5 = 216, random at 120 + 120 * 0.3 / 0.6 = 180.
+    assert ("| steps to the baseline's mean final held-out loss (6.100) | "
+            "216 (1/2 reached) | 180 ± 0 (2/2 reached) |") in table
 
 
 def test_old_results_take_the_recipe_from_their_config():

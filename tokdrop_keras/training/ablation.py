@@ -589,17 +589,23 @@ def ablation_table(results):
         target = statistics.mean(
             r["pretrain"]["eval_loss"] for r in results["baseline"]
         )
-        cells = []
-        for arm in arms:
-            times = [time_to_loss(training_clock(r), target) for r in results[arm]]
-            reached = [t for t in times if t is not None]
-            cells.append(
-                f"{_mean_spread(reached, 0)} ({len(reached)}/{len(times)} reached)"
-            )
-        lines.append(
-            f"| training seconds (steps x median step time) to the baseline's mean final held-out loss "
-            f"({target:.3f}) | " + " | ".join(cells) + " |"
+        clocks = (
+            ("training seconds (steps x median step time)", training_clock),
+            # Free of the machine: runs measured on different days compare.
+            ("steps", lambda r: [(step, step, loss, accuracy) for step, _, loss, accuracy in training_clock(r)]),
         )
+        for clock_label, clock in clocks:
+            cells = []
+            for arm in arms:
+                times = [time_to_loss(clock(r), target) for r in results[arm]]
+                reached = [t for t in times if t is not None]
+                cells.append(
+                    f"{_mean_spread(reached, 0)} ({len(reached)}/{len(times)} reached)"
+                )
+            lines.append(
+                f"| {clock_label} to the baseline's mean final held-out loss "
+                f"({target:.3f}) | " + " | ".join(cells) + " |"
+            )
     return "\n".join(lines)
 
 
