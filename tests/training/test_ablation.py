@@ -259,3 +259,24 @@ def test_a_rerun_lends_its_downstream_only_if_its_pretraining_is_the_record(tmp_
     write_json(os.path.join(rerun, "random", "seed0", "result.json"), result(0, 5.6, 0.7, history))
     with pytest.raises(ValueError, match="random seed 0 of .* has no recorded run"):
         ablation.adopt_rerun_downstream(recorded, rerun)
+
+
+def test_table_compares_first_fine_tuning_runs_across_results_with_and_without_repeats():
+    recipe = dict(RECIPE, finetune_batch_size=16)
+    history = [(240, 200.0, 6.0, 0.1)]
+    single = result(1, 6.0, 0.60, history, recipe)
+    repeated = result(0, 6.0, 0.0, history, recipe)
+    for task in repeated["finetune"].values():
+        task["runs"] = [{"finetune_seed": seed, "dev_accuracy": dev, "test_accuracy": test}
+                        for seed, dev, test in ((0, 0.5, 0.52), (1000, 0.7, 0.68), (2000, 0.6, 0.62))]
+        task.update(dev_accuracy=0.6, test_accuracy=0.6067, selected_test_accuracy=0.68)
+    table = ablation.ablation_table({"random": [repeated, single]})
+    recipe_text = "80 steps, batch 16, S=64, lr 0.0002"
+    # Both results' first runs (0.52 and 0.60): mean 0.56, sd 0.057.
+    assert (f"| sentiment test accuracy ({recipe_text}, first fine-tuning run) | "
+            "0.560 ± 0.057 (seeds 0, 1) |") in table
+    # The means over repeats: seed 0 alone.
+    assert f"| sentiment test accuracy ({recipe_text}, mean of 3 runs) | 0.607 (seeds 0) |" in table
+    assert (f"| sentiment test accuracy of the run with the best dev accuracy "
+            f"({recipe_text}, mean of 3 runs) | 0.680 (seeds 0) |") in table
+    assert f"({recipe_text}) |" not in table  # no rows for the recipe without a run count

@@ -421,10 +421,11 @@ def _check_same_pretraining(record, rerun, name):
             )
 
 
-def recipe_label(result):
+def recipe_label(result, runs=True):
     """The fine-tuning settings a result's downstream numbers came from
-    (recorded with them, or, for older results, in its config), and how
-    many fine-tuning runs each number averages when more than one.
+    (recorded with them, or, for older results, in its config), and (with
+    `runs`) how many fine-tuning runs each number averages when more than
+    one.
 
     Example:
     ```python
@@ -435,6 +436,7 @@ def recipe_label(result):
     assert recipe_label(result) == "80 steps, batch 32, S=64, lr 0.0002"
     result["finetune"]["sentiment"]["runs"] = [{}, {}, {}]
     assert recipe_label(result).endswith("lr 0.0002, mean of 3 runs")
+    assert recipe_label(result, runs=False).endswith("lr 0.0002")
     ```
     """
     first = next(iter(result["finetune"].values()), {})
@@ -446,8 +448,14 @@ def recipe_label(result):
         f"{recipe['finetune_steps']} steps, batch {recipe['finetune_batch_size']}, "
         f"S={recipe['finetune_seq_length']}, lr {recipe['finetune_learning_rate']:g}"
     )
-    runs = len(first.get("runs") or [None])
-    return label + (f", mean of {runs} runs" if runs > 1 else "")
+    count = len(first.get("runs") or [None])
+    return label + (f", mean of {count} runs" if runs and count > 1 else "")
+
+
+def _first_run(record):
+    """A task's first fine-tuning run (seed: the pretraining seed's), which
+    every result has, with or without repeats."""
+    return (record.get("runs") or [record])[0]
 
 
 def training_clock(result):
@@ -529,8 +537,9 @@ DOWNSTREAM_ROWS = (
 
 def ablation_table(results):
     """The markdown table: mean ± sample standard deviation over seeds per
-    arm, and the training seconds to the baseline's mean final held-out
-    loss.
+    arm; downstream accuracy per fine-tuning recipe, of every result's
+    first fine-tuning run and, where a result has repeats, their mean; the
+    training seconds and steps to the baseline's mean final held-out loss.
 
     Example:
     ```python
@@ -573,18 +582,35 @@ def ablation_table(results):
             "| held-out loss minus the same seed's baseline | "
             + " | ".join(cells) + " |"
         )
-    recipes = sorted({recipe_label(r) for runs in results.values() for r in runs})
-    for recipe in recipes:
-        for label, task, key in DOWNSTREAM_ROWS:
-            if key == "selected_test_accuracy" and "mean of" not in recipe:
-                continue  # one run: its test accuracy
+    def downstream_rows(title, in_group, rows, value):
+        for label, task, key in rows:
             cells = []
             for arm in arms:
-                runs = [r for r in results[arm] if recipe_label(r) == recipe]
-                cell = _mean_spread([r["finetune"][task].get(key) for r in runs], 3)
+                runs = [r for r in results[arm] if in_group(r)]
+                cell = _mean_spread([value(r["finetune"][task], key) for r in runs], 3)
                 seeds = ", ".join(str(r.get("seed", "?")) for r in runs)
                 cells.append(f"{cell} (seeds {seeds})" if runs else cell)
-            lines.append(f"| {label} ({recipe}) | " + " | ".join(cells) + " |")
+            lines.append(f"| {label} ({title}) | " + " | ".join(cells) + " |")
+
+    # The first fine-tuning run of every result (comparable across results
+    # with and without repeats), then the means over the repeats.
+    everything = [r for runs in results.values() for r in runs]
+    for recipe in sorted({recipe_label(r, runs=False) for r in everything}):
+        in_group = lambda r, recipe=recipe: recipe_label(r, runs=False) == recipe
+        repeated = any(in_group(r) and recipe_label(r) != recipe for r in everything)
+        downstream_rows(
+            recipe + (", first fine-tuning run" if repeated else ""), in_group,
+            [row for row in DOWNSTREAM_ROWS if row[2] != "selected_test_accuracy"],
+            lambda record, key: _first_run(record).get(key),
+        )
+    repeats = {recipe_label(r) for r in everything} - {
+        recipe_label(r, runs=False) for r in everything
+    }
+    for recipe in sorted(repeats):
+        downstream_rows(
+            recipe, lambda r, recipe=recipe: recipe_label(r) == recipe,
+            DOWNSTREAM_ROWS, lambda record, key: record.get(key),
+        )
     if "baseline" in results:
         target = statistics.mean(
             r["pretrain"]["eval_loss"] for r in results["baseline"]
