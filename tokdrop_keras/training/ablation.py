@@ -603,8 +603,9 @@ def ablation_table(results):
             [row for row in DOWNSTREAM_ROWS if row[2] != "selected_test_accuracy"],
             lambda record, key: _first_run(record).get(key),
         )
-    repeats = {recipe_label(r) for r in everything} - {
-        recipe_label(r, runs=False) for r in everything
+    repeats = {
+        recipe_label(r) for r in everything
+        if recipe_label(r) != recipe_label(r, runs=False)
     }
     for recipe in sorted(repeats):
         downstream_rows(
