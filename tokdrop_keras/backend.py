@@ -5,12 +5,15 @@ JAX backends. What differs lives here: the replica sum (`tf.distribute`'s
 all-reduce; the identity on JAX, whose `keras.distribution.DataParallel`
 step already sees the global batch), the accelerator probe, the XLA:CPU
 flag (TensorFlow only), peeking at a `tf.data` batch and the `tf.data`
-seed, and `require_tensorflow` for the features that need TensorFlow
-installed (TF-Hub SavedModels, `tf.data` pipelines, `gs://` paths).
+seed, `require_tensorflow` for the features that need TensorFlow
+installed (TF-Hub SavedModels, `tf.data` pipelines, `gs://` paths), and
+the fused kernels of the GPU path: cuDNN's flash attention
+(`fused_attention`) and one-hot gathers (`gather_method`).
 """
 
 import importlib.metadata
 import importlib.util
+import logging
 import os
 
 FUSION_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters"
@@ -297,3 +300,131 @@ def reset_data_seed():
     from tensorflow.python.framework import random_seed
 
     tf.random.set_seed(random_seed.DEFAULT_GRAPH_SEED)
+
+
+logger = logging.getLogger("tokdrop_keras")
+# The reasons `fused_attention` declined, each logged once per process.
+_declined = set()
+FUSED_ATTENTION_DTYPES = ("bfloat16", "float16")
+
+
+def _decline(reason):
+    if reason not in _declined:
+        _declined.add(reason)
+        logger.warning("Attention falls back to XLA (einsum): %s", reason)
+    return None
+
+
+def accelerator_platform():
+    """`"gpu"`, `"tpu"` or `"cpu"`: where the Keras backend computes.
+
+    Example:
+    ```python
+    platform = tokdrop_keras.backend.accelerator_platform()
+    assert platform in ("cpu", "gpu", "tpu")
+    assert (platform != "cpu") == tokdrop_keras.backend.has_accelerator()
+    ```
+    """
+    import keras
+
+    if keras.backend.backend() == "jax":
+        import jax
+
+        platform = jax.default_backend()
+        return platform if platform in ("gpu", "tpu") else "cpu"
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("TPU"):
+        return "tpu"
+    return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
+
+
+def fused_attention(query, key, value, key_lengths, scale):
+    """cuDNN's fused (flash) attention where it takes the call, else `None`.
+
+    Only on JAX with a GPU. Elsewhere (CPU, TPU, TensorFlow) it returns
+    `None` silently: the caller's XLA computation is the path there. On a
+    GPU, a call cuDNN declines (float32, a head size or sequence length it
+    does not take, a JAX without the kernel) returns `None` and logs the
+    reason once. Each query row attends to its first `key_lengths` keys,
+    as in `tokdrop_keras.layers.attention.dot_product_attention`.
+
+    Args:
+        query: `[batch, queries, heads, head_dim]`, bfloat16 or float16.
+        key, value: `[batch, keys, heads, head_dim]`.
+        key_lengths: int32 `[batch]` or `None` (all keys).
+        scale: float multiplying the logits.
+
+    Example:
+    ```python
+    q = np.zeros((1, 4, 2, 8), "float32")
+    out = tokdrop_keras.backend.fused_attention(q, q, q, None, 0.35)
+    assert out is None or out.shape == (1, 4, 2, 8)  # None off a GPU
+    ```
+    """
+    import keras
+
+    if keras.backend.backend() != "jax":
+        return None
+    import jax
+
+    if jax.default_backend() != "gpu":
+        return None
+    dtype = keras.backend.standardize_dtype(query.dtype)
+    if dtype not in FUSED_ATTENTION_DTYPES:
+        return _decline(
+            f"cuDNN's fused attention takes {' or '.join(FUSED_ATTENTION_DTYPES)}"
+            f", not {dtype} (train with the mixed_bfloat16 policy)."
+        )
+    try:
+        return jax.nn.dot_product_attention(
+            query,
+            key,
+            value,
+            scale=float(scale),
+            key_value_seq_lengths=key_lengths,
+            implementation="cudnn",
+        )
+    except Exception as error:  # cuDNN declines these shapes or this build.
+        first_line = (str(error).strip().splitlines() or [""])[0][:300]
+        return _decline(
+            f"cuDNN declined query {tuple(query.shape)}, key "
+            f"{tuple(key.shape)} {dtype}: {type(error).__name__}: {first_line}"
+        )
+
+
+# How `TokenDrop` gathers the kept tokens and `TokenRestore` puts them back,
+# by platform. "take": index gathers and a scatter (cheap on a CPU, whose
+# matmuls are slow). "one_hot": a matmul by the one-hot matrix of the kept
+# positions and its transpose, no gather or scatter in the step, forward or
+# backward (on a GPU or TPU that matmul costs microseconds: 2*B*K*S*H FLOPs,
+# 6.4 GFLOP at B32 S512 K256 H768). Both give the same values exactly:
+# one 1.0 times each value plus zeros, accumulated in float32. On float32
+# tensors it would be exact only at full matmul precision, which GPUs do
+# not use by default (TF32), so float32 takes "take" everywhere.
+GATHER_BY_PLATFORM = {"cpu": "take", "gpu": "one_hot", "tpu": "one_hot"}
+GATHER_METHODS = ("take", "one_hot")
+
+
+def gather_method(dtype):
+    """`"take"` or `"one_hot"`: how kept tokens of `dtype` are gathered and
+    restored on this platform (`GATHER_BY_PLATFORM`; float32 always takes;
+    `TOKDROP_GATHER` overrides, for benchmarks).
+
+    Example:
+    ```python
+    assert tokdrop_keras.backend.gather_method("float32") == "take"
+    ```
+    """
+    import keras
+
+    chosen = os.environ.get("TOKDROP_GATHER")
+    if chosen:
+        if chosen not in GATHER_METHODS:
+            raise ValueError(
+                f"TOKDROP_GATHER={chosen!r}; choose one of {GATHER_METHODS}."
+            )
+        return chosen
+    if keras.backend.standardize_dtype(dtype) not in FUSED_ATTENTION_DTYPES:
+        return "take"
+    return GATHER_BY_PLATFORM[accelerator_platform()]

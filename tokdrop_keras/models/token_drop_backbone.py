@@ -1,7 +1,7 @@
 import keras
 import keras_hub
 
-from tokdrop_keras.layers.encoder_cross_attention import encoder_cross_attention
+from tokdrop_keras.layers.attention import key_lengths
 from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
 from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
@@ -11,6 +11,7 @@ from tokdrop_keras.layers.token_drop import TokenDrop
 from tokdrop_keras.layers.token_restore import TokenRestore
 from tokdrop_keras.models.architectures import architecture_of
 from tokdrop_keras.models.architectures import check_backbone_class
+from tokdrop_keras.models.encoder_stack import EncoderStack
 from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.layout import resolve_first_dropped_layer
@@ -29,6 +30,7 @@ TOKEN_DROP_ARGUMENTS = (
     "always_keep_ids",
     "always_drop_ids",
     "seed",
+    "attention_dropout",
 )
 
 
@@ -86,12 +88,21 @@ class TokenDropBackbone(keras.Model):
             `tokdrop_keras.special_token_ids(tokenizer)` gives them.
         always_drop_ids: ids always dropped (padding).
         seed: int. Seed of the random tie-breaking in training.
+        attention_dropout: float in `[0, 1)`: the attention-probability
+            dropout in training, apart from the hidden-state dropout
+            (transformers' `attention_probs_dropout_prob`). `None` (default)
+            is the backbone's own `dropout`, BERT's recipe; `0.0` keeps a
+            dropout-0.1 model on the fused attention kernel.
         **kwargs: other keyword arguments of `keras.Model` (`name`, ...).
+
+    Every layer runs keras-hub's `TransformerEncoder` sublayers with
+    `tokdrop_keras.layers.attention.dot_product_attention` from key lengths
+    (`EncoderStack`): cuDNN's fused kernel on JAX with a GPU.
 
     Call arguments:
         inputs: dict of the backbone's inputs (for BERT `token_ids`,
             `segment_ids`, `padding_mask`), each `[batch, seq]` with a
-            static `seq`.
+            static `seq`, padded on the right (keras-hub's packers do).
         training: bool.
         return_kept_positions: bool. Also return the kept positions
             `[batch, keep]`.
@@ -133,6 +144,7 @@ class TokenDropBackbone(keras.Model):
         always_keep_ids=(),
         always_drop_ids=(),
         seed=None,
+        attention_dropout=None,
         **kwargs,
     ):
         architecture = architecture_of(backbone)
@@ -171,21 +183,9 @@ class TokenDropBackbone(keras.Model):
         self.token_restore = TokenRestore(
             dtype=backbone.dtype_policy, name="token_restore"
         )
-        # The backbone's own graph up to the boundary: embeddings and the
-        # layers that see every token, sharing the backbone's weights.
-        boundary = first_dropped - 1
-        self.full_length_encoder = keras.Model(
-            backbone.input,
-            (
-                layers[boundary - 1].output
-                if boundary > 0
-                else architecture.embeddings_output(backbone)
-            ),
-            name="full_length_encoder",
-        )
-        self.boundary_layer = layers[boundary]
-        self.kept_token_layers = layers[first_dropped:-1]
-        self.last_layer = layers[-1]
+        # The backbone's layers, each run with key lengths (fused attention).
+        self.encoder_stack = EncoderStack(backbone, attention_dropout)
+        self.boundary = first_dropped - 1
         self._architecture = architecture
 
         # === Config ===
@@ -199,41 +199,55 @@ class TokenDropBackbone(keras.Model):
         self.always_keep_ids = list(self.importance_tracker.always_keep_ids)
         self.always_drop_ids = list(self.importance_tracker.always_drop_ids)
         self.seed = seed
+        self.attention_dropout = attention_dropout
         self.built = True
 
     def call(self, inputs, training=None, return_kept_positions=False):
-        keys = self._architecture.input_keys
-        missing = [name for name in keys if name not in inputs]
-        if missing:
-            raise ValueError(
-                f"Missing backbone inputs {missing}; expected {list(keys)}."
-            )
-        inputs = {name: inputs[name] for name in keys}
-        shapes = {name: tuple(inputs[name].shape) for name in keys}
-        if len(set(shapes.values())) != 1:
-            raise ValueError(
-                f"Backbone inputs must share one `[batch, seq]` shape. "
-                f"Received: {shapes}"
-            )
+        stack = self.encoder_stack
+        inputs = stack.inputs(inputs)
         padding_mask = inputs[self._architecture.padding_mask_key]
         token_ids = inputs[self._architecture.token_ids_key]
+        lengths = key_lengths(padding_mask)
 
-        x = self.full_length_encoder(inputs, training=training)
+        x = stack.embeddings(inputs, training=training)
+        for index in range(self.boundary):
+            x = stack.layer(index, x, x, lengths, training=training)
         scores = self.importance_tracker(token_ids, padding_mask)
+        # In sequence order: each row's valid kept tokens come first.
         kept, kept_padding_mask, kept_positions = self.token_drop(
             x, scores, padding_mask, training=training
         )
-        kept = encoder_cross_attention(
-            self.boundary_layer, kept, x, padding_mask, training=training
-        )
-        for layer in self.kept_token_layers:
-            kept = layer(kept, padding_mask=kept_padding_mask, training=training)
+        kept_lengths = key_lengths(kept_padding_mask)
+        kept = stack.layer(self.boundary, kept, x, lengths, training=training)
+        last = len(stack.layers) - 1
+        for index in range(self.boundary + 1, last):
+            kept = stack.layer(index, kept, kept, kept_lengths, training=training)
         x = self.token_restore(x, kept, kept_positions)
-        x = self.last_layer(x, padding_mask=padding_mask, training=training)
+        x = stack.layer(last, x, x, lengths, training=training)
         outputs = self._architecture.outputs(self.backbone, x)
         if return_kept_positions:
             return outputs, kept_positions
         return outputs
+
+    @property
+    def boundary_layer(self):
+        """The layer whose kept tokens attend to all tokens."""
+        return self.encoder_stack.layers[self.boundary]
+
+    @property
+    def kept_token_layers(self):
+        """The layers that see the kept tokens only."""
+        return self.encoder_stack.layers[self.boundary + 1 : -1]
+
+    @property
+    def last_layer(self):
+        return self.encoder_stack.layers[-1]
+
+    def full_length(self, inputs, training=None):
+        """The wrapped backbone's outputs, every token in every layer, with
+        the same attention path (what evaluation and ScTD's full model run).
+        """
+        return self.encoder_stack(inputs, training=training)
 
     def get_config(self):
         config = super().get_config()

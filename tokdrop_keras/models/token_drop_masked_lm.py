@@ -26,6 +26,7 @@ from tokdrop_keras.models.architectures import check_backbone_class
 from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.layout import resolve_first_dropped_layer
+from tokdrop_keras.models.encoder_stack import EncoderStack
 from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
 from tokdrop_keras.models.token_drop_backbone import token_drop_config
 from tokdrop_keras.models.keep_schedule import KeepSchedule
@@ -201,8 +202,9 @@ class TokenDropMaskedLM(keras.Model):
         token_drop: bool. `False` trains the full-length baseline.
         keep_fraction, keep_tokens, first_dropped_layer, selection,
         random_fraction, initial_importance, beta, always_keep_ids,
-        always_drop_ids, seed: as in `TokenDropBackbone` (the baseline
-            uses only the table's; it checks the others).
+        always_drop_ids, seed, attention_dropout: as in
+            `TokenDropBackbone` (the baseline uses only the table's and
+            `attention_dropout`; it checks the others).
         keep_schedule: `None` (keep `keep_fraction` throughout), or a
             `tokdrop_keras.models.KeepSchedule` (or its `get_config()`
             dict): the kept fraction per training step. `fit` follows it
@@ -257,6 +259,7 @@ class TokenDropMaskedLM(keras.Model):
         always_keep_ids=(),
         always_drop_ids=(),
         seed=None,
+        attention_dropout=None,
         encoder_activation=None,
         encoder_layer_norm_epsilon=None,
         mlm_head_activation=None,
@@ -293,10 +296,12 @@ class TokenDropMaskedLM(keras.Model):
                 selection=selection,
                 random_fraction=random_fraction,
                 seed=seed,
+                attention_dropout=attention_dropout,
                 name="token_drop_backbone",
                 **tracker_options,
             )
             self.importance_tracker = self.token_drop_backbone.importance_tracker
+            encoder_stack = self.token_drop_backbone.encoder_stack
         else:
             # The same checks as the token-drop arm, so that a baseline's
             # config is one its token-drop twin accepts.
@@ -312,6 +317,10 @@ class TokenDropMaskedLM(keras.Model):
                 name="importance_tracker",
                 **tracker_options,
             )
+            encoder_stack = EncoderStack(backbone, attention_dropout)
+        # The full-length encoder of the baseline, evaluation and ScTD's
+        # full model: the backbone's layers on the same attention path.
+        self.encoder_stack = encoder_stack
         self.masked_lm_head = architecture.masked_lm_head(
             backbone, mlm_head_activation, mlm_head_layer_norm_epsilon
         )
@@ -341,6 +350,7 @@ class TokenDropMaskedLM(keras.Model):
         self.always_keep_ids = list(self.importance_tracker.always_keep_ids)
         self.always_drop_ids = list(self.importance_tracker.always_drop_ids)
         self.seed = seed
+        self.attention_dropout = attention_dropout
         self.encoder_activation = encoder_activation_name(backbone)
         self.encoder_layer_norm_epsilon = encoder_epsilon(backbone)
         self.mlm_head_activation = check_activation(
@@ -470,13 +480,15 @@ class TokenDropMaskedLM(keras.Model):
                 axis=-1,
             )
             if self._consistency_step:
-                full_outputs = self.backbone(backbone_inputs, training=training)
+                full_outputs = self.encoder_stack(
+                    backbone_inputs, training=training
+                )
                 full_logits = self.masked_lm_head(
                     self._architecture.sequence_output(full_outputs),
                     mask_positions,
                 )
         else:
-            outputs = self.backbone(backbone_inputs, training=training)
+            outputs = self.encoder_stack(backbone_inputs, training=training)
             kept_mask = ops.ones_like(mask_positions, dtype="bool")
         logits = self.masked_lm_head(
             self._architecture.sequence_output(outputs), mask_positions
