@@ -37,6 +37,7 @@ def set_field(name, value):
         (set_field("segment_ids", np.zeros((4, 8), "int32")), r"`segment_ids` has shape \(4, 8\)"),
         (lambda x, y, w: w.__setitem__(slice(None), 0.0), "no prediction with weight > 0"),
         (lambda x, y, w: x.pop("mask_positions"), r"The batch has no \['mask_positions'\]"),
+        (set_field("padding_mask", np.tile(np.r_[0, np.ones(15, "int32")], (4, 1))), "Sequence 0 of the batch has a real token at position 1 after padding"),
     ],
 )
 def test_bad_batches_are_named_before_training(change, message):

@@ -44,6 +44,8 @@ def test_a_config_from_a_newer_version_is_refused():
         ({"keep_schedule": "staged:0.5", "token_drop": False}, "the baseline"),
         ({"consistency_weight": -0.5}, "`consistency_weight` must be a number >= 0"),
         ({"consistency_weight": 1.0, "consistency_every": 0}, "`consistency_every` must be an int >= 1"),
+        ({"attention_dropout": 1.0}, r"`attention_dropout` must be in \[0, 1\)"),
+        ({"attention_dropout": 0.1, "dropout": 0.0}, "and 0 when `dropout` is 0"),
     ],
 )
 def test_bad_pretrain_settings_are_named(changes, message):
@@ -125,7 +127,7 @@ def test_the_variants_reach_the_model():
         size="nano", num_layers=2, seq_length=16, steps=90,
         selection="mixed", random_fraction=0.25,
         keep_schedule="staged:0.75,0.5,0.25", consistency_weight=0.5,
-        consistency_every=3,
+        consistency_every=3, attention_dropout=0.0,
     )
     config.validate()
     model = build_masked_lm(config, tokenizer)
@@ -134,3 +136,4 @@ def test_the_variants_reach_the_model():
     assert model.keep_schedule.boundaries == (30, 60)
     assert token_drop.keep_fraction == 0.75  # the schedule's first stage
     assert (model.consistency_weight, model.consistency_every) == (0.5, 3)
+    assert model.token_drop_backbone.encoder_stack.attention_dropout == 0.0

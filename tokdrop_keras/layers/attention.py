@@ -106,6 +106,18 @@ def dot_product_attention(
     )
     ```
     """
+    # The scope names the attention's kernels in profiles and HLO dumps.
+    with keras.name_scope("dot_product_attention"):
+        return _attention(
+            query, key, value, key_lengths, scale, dropout_rate,
+            seed_generator, training,
+        )
+
+
+def _attention(
+    query, key, value, key_lengths, scale, dropout_rate, seed_generator,
+    training,
+):
     head_dim = query.shape[-1]
     if scale is None:
         scale = 1.0 / float(head_dim) ** 0.5

@@ -1,6 +1,7 @@
 import keras
 from keras import ops
 
+from tokdrop_keras.layers.kept_rows import gather_rows
 from tokdrop_keras.layers.top_k_selection import select_positions
 from tokdrop_keras.layers.top_k_selection import sortable_keys
 from tokdrop_keras.layers.top_k_selection import top_k_mask
@@ -226,9 +227,7 @@ class TokenDrop(keras.layers.Layer):
             keep_tokens,
             tie_keys=tie_keys,
         )
-        kept_hidden_states = ops.take_along_axis(
-            hidden_states, positions[:, :, None], axis=1
-        )
+        kept_hidden_states = gather_rows(hidden_states, positions)
         kept_padding_mask = ops.take_along_axis(
             ops.cast(padding_mask, "bool"), positions, axis=1
         )

@@ -1,5 +1,6 @@
 import keras
-from keras import ops
+
+from tokdrop_keras.layers.kept_rows import scatter_rows
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
@@ -45,19 +46,7 @@ class TokenRestore(keras.layers.Layer):
                 f"kept_hidden_states.shape={tuple(kept_hidden_states.shape)}, "
                 f"kept_positions.shape={tuple(kept_positions.shape)}"
             )
-        kept_positions = ops.cast(kept_positions, "int32")
-        batch_index = ops.broadcast_to(
-            ops.arange(ops.shape(kept_positions)[0], dtype="int32")[:, None],
-            ops.shape(kept_positions),
-        )
-        indices = ops.reshape(
-            ops.stack([batch_index, kept_positions], axis=-1), (-1, 2)
-        )
-        updates = ops.reshape(
-            ops.cast(kept_hidden_states, hidden_states.dtype),
-            (-1, ops.shape(hidden_states)[-1]),
-        )
-        return ops.scatter_update(hidden_states, indices, updates)
+        return scatter_rows(hidden_states, kept_hidden_states, kept_positions)
 
     def compute_output_spec(
         self, hidden_states, kept_hidden_states, kept_positions

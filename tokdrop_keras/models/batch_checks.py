@@ -49,7 +49,9 @@ def check_masked_lm_batch(
     mask positions are integer `[batch, seq]` / `[batch, predictions]`
     arrays; `seq <= max_sequence_length`; token ids and targets are in
     `[0, vocabulary_size)`; mask positions are in `[0, seq)`; targets and
-    weights have the mask positions' shape; some prediction has weight > 0.
+    weights have the mask positions' shape; some prediction has weight > 0;
+    each padding mask is 1s then 0s (padded on the right: attention takes
+    padding as lengths).
 
     Args:
         x: dict of the model's inputs (arrays or tensors).
@@ -144,3 +146,14 @@ def check_masked_lm_batch(
             f"A sequence of the batch is all padding (`{PADDING_MASK}` is 0 "
             "everywhere in it)."
         )
+    if PADDING_MASK in arrays:
+        # Attention takes padding as lengths: the real tokens first.
+        real = arrays[PADDING_MASK].astype(bool)
+        late = real[:, 1:] & ~real[:, :-1]
+        if late.any():
+            row, position = (int(i[0]) for i in np.nonzero(late))
+            raise ValueError(
+                f"Sequence {row} of the batch has a real token at position "
+                f"{position + 1} after padding: pad on the right, as "
+                f"keras-hub's packers do (`{PADDING_MASK}` must be 1s then 0s)."
+            )

@@ -550,7 +550,8 @@ class TokenDropMaskedLM(keras.Model):
         if training:
             # A plain state change inside the train step: every backend's
             # trainer carries the table's new value out of the step.
-            self.importance_tracker.update(y, losses, weights)
+            with keras.name_scope("importance_update"):
+                self.importance_tracker.update(y, losses, weights)
             self.nonfinite_losses.update_state(losses, weights)
         return loss
 

@@ -204,6 +204,7 @@ class PretrainConfig(Config):
     num_heads: typing.Optional[int] = setting(None, "overrides the size", "model")
     intermediate_dim: typing.Optional[int] = setting(None, "overrides the size", "model")
     dropout: float = setting(0.1, "dropout rate of the backbone", "model")
+    attention_dropout: typing.Optional[float] = setting(None, "attention-probability dropout apart from the hidden dropout (default: dropout, BERT's recipe); 0 keeps training on the fused attention kernel", "model")
     token_drop: bool = setting(True, "token dropping; --notoken_drop trains the full-length baseline", "model")
     keep_fraction: float = setting(DEFAULT_KEEP_FRACTION, "share of each sequence the middle layers keep", "model")
     first_dropped_layer: typing.Optional[int] = setting(None, "first layer on kept tokens only (default: num_layers // 2)", "model")
@@ -368,6 +369,15 @@ class PretrainConfig(Config):
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(
                 f"`dropout` must be in [0, 1). Received: dropout={self.dropout}"
+            )
+        if self.attention_dropout is not None and not (
+            0.0 <= self.attention_dropout < 1.0
+            and (self.attention_dropout == 0.0 or self.dropout > 0.0)
+        ):
+            raise ValueError(
+                "`attention_dropout` must be in [0, 1), and 0 when `dropout` "
+                f"is 0. Received: attention_dropout={self.attention_dropout}, "
+                f"dropout={self.dropout}"
             )
         token_drop_layout(
             shape["num_layers"],

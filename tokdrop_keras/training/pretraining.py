@@ -129,6 +129,7 @@ def build_masked_lm(config, tokenizer):
         keep_schedule=config.parsed_keep_schedule(),
         consistency_weight=config.consistency_weight,
         consistency_every=config.consistency_every,
+        attention_dropout=config.attention_dropout,
         initial_importance=config.initial_importance,
         beta=config.beta,
         seed=config.seed,
