@@ -94,6 +94,10 @@ def parse_args(argv=None):
     parser.add_argument("--no_peer", action="store_true")
     parser.add_argument("--threefry_gpu_kernel", action="store_true",
                         help="set jax_threefry_gpu_kernel_lowering for the run")
+    parser.add_argument("--gather", choices=("auto", "take", "one_hot"),
+                        default="auto",
+                        help="how kept rows are gathered (TOKDROP_GATHER); "
+                        "auto: the platform's")
     parser.add_argument("--peer_only", action="store_true",
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -147,7 +151,7 @@ def hlo_counts(text):
 def instruction_table(text):
     """HLO instruction name -> (opcode, custom-call target, JAX op_name)."""
     table = {}
-    pattern = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = \S+ ([\w\-]+)\(")
+    pattern = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = .+? ([\w\-]+)\(")
     for line in text.splitlines():
         match = pattern.match(line)
         if not match:
@@ -690,6 +694,8 @@ def main(argv=None):
         return peer_main(args)
     dump = tempfile.mkdtemp(prefix="tokdrop_hlo_")
     os.environ["KERAS_BACKEND"] = "jax"
+    if args.gather != "auto":
+        os.environ["TOKDROP_GATHER"] = args.gather
     os.environ["XLA_FLAGS"] = (
         os.environ.get("XLA_FLAGS", "")
         + f" --xla_dump_to={dump} --xla_dump_hlo_as_text"

@@ -339,7 +339,7 @@ def accelerator_platform():
     return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
 
 
-def fused_attention(query, key, value, key_lengths, scale):
+def fused_attention(query, key, value, key_lengths, scale, dropout_rate=0.0):
     """cuDNN's fused (flash) attention where it takes the call, else `None`.
 
     Only on JAX with a GPU. Elsewhere (CPU, TPU, TensorFlow) it returns
@@ -354,6 +354,9 @@ def fused_attention(query, key, value, key_lengths, scale):
         key, value: `[batch, keys, heads, head_dim]`.
         key_lengths: int32 `[batch]` or `None` (all keys).
         scale: float multiplying the logits.
+        dropout_rate: the attention-probability dropout this call needs;
+            above 0 it declines (JAX's cuDNN call takes its dropout seed
+            as a constant of the compiled step: the same mask every step).
 
     Example:
     ```python
@@ -370,6 +373,11 @@ def fused_attention(query, key, value, key_lengths, scale):
 
     if jax.default_backend() != "gpu":
         return None
+    if dropout_rate > 0:
+        return _decline(
+            f"attention-probability dropout {dropout_rate} in training; "
+            "`attention_dropout=0` keeps a dropout model on cuDNN."
+        )
     dtype = keras.backend.standardize_dtype(query.dtype)
     if dtype not in FUSED_ATTENTION_DTYPES:
         return _decline(

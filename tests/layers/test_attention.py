@@ -151,10 +151,15 @@ def test_a_declined_fused_call_falls_back_with_one_log_line(monkeypatch, caplog)
         # bfloat16 on this CPU: cuDNN itself declines, with its reason.
         bf16 = [keras.ops.cast(t, "bfloat16") for t in (q, k, v)]
         dot_product_attention(*bf16, key_lengths=lengths)
+        # Attention dropout in training: Keras' path, said once.
+        layer = attention_layer(dropout=0.3)
+        x = hidden(6)
+        self_attention(layer, x, x, LENGTHS, training=True)
     messages = [record.getMessage() for record in caplog.records]
-    assert len(messages) == 2, messages
+    assert len(messages) == 3, messages
     assert "not float32" in messages[0]
     assert "cuDNN declined" in messages[1]
+    assert "dropout 0.3 in training" in messages[2]
     monkeypatch.undo()
     np.testing.assert_allclose(
         first, dot_product_attention(q, k, v, key_lengths=lengths), atol=0

@@ -124,10 +124,11 @@ def _attention(
     dropout = bool(training) and dropout_rate > 0.0
     if key_lengths is not None:
         key_lengths = ops.cast(key_lengths, "int32")
-    if not dropout:
-        fused = backend.fused_attention(query, key, value, key_lengths, scale)
-        if fused is not None:
-            return fused
+    fused = backend.fused_attention(
+        query, key, value, key_lengths, scale, dropout_rate if dropout else 0.0
+    )
+    if fused is not None:
+        return fused
     # `MultiHeadAttention`'s own computation (its `_compute_attention`).
     query = ops.multiply(query, ops.cast(scale, query.dtype))
     scores = ops.einsum("bsnh,btnh->bnts", key, query)

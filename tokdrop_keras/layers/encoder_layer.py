@@ -9,6 +9,7 @@ The queries may be a subset of the keys' rows: the token-dropping boundary
 layer.
 """
 
+import keras
 import keras_hub
 
 from tokdrop_keras.layers.attention import dot_product_attention
@@ -179,6 +180,18 @@ def encoder_layer(
     ```
     """
     layers = encoder_sublayers(encoder)
+    # Under the encoder's name, as its own call: profiles and HLO dumps
+    # tell the layers apart.
+    with keras.name_scope(encoder.name):
+        return _encoder_layer(
+            encoder, layers, query, value, value_lengths, training,
+            attention_dropout,
+        )
+
+
+def _encoder_layer(
+    encoder, layers, query, value, value_lengths, training, attention_dropout
+):
     residual = query
     if encoder.normalize_first:
         same = query is value
