@@ -27,6 +27,7 @@ import tokdrop_keras  # noqa: E402,F401
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from tokdrop_keras import backend  # noqa: E402
 from tokdrop_keras.layers import top_k_selection  # noqa: E402
 from step_time import CONFIGS  # noqa: E402
 from step_time import batch  # noqa: E402
@@ -81,7 +82,9 @@ def step_times(config, rounds, dropout):
     data = batch(config, tokenizer)
     models = {}
     for method in ("search", "sort"):
-        top_k_selection.SELECTION_BY_BACKEND[keras.backend.backend()] = method
+        top_k_selection.SELECTION_BY_PLATFORM[
+            (keras.backend.backend(), backend.accelerator_platform())
+        ] = method
         model = masked_lm(config, tokenizer, True, True, dropout)
         for _ in range(2):  # compiles with this method
             model.train_on_batch(*data)

@@ -75,3 +75,15 @@ def test_sorting_selects_exactly_what_the_search_selects(with_tie_keys):
     )
     np.testing.assert_array_equal(search, sort)
     assert (np.diff(search, axis=1) > 0).all()
+
+
+def test_each_platform_has_its_method(monkeypatch):
+    import keras
+
+    from tokdrop_keras import backend
+    from tokdrop_keras.layers import top_k_selection
+
+    assert top_k_selection.default_selection_method() == "search"  # this CPU
+    monkeypatch.setattr(backend, "accelerator_platform", lambda: "gpu")
+    expected = "sort" if keras.backend.backend() == "jax" else "search"
+    assert top_k_selection.default_selection_method() == expected

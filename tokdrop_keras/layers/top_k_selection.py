@@ -14,6 +14,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from tokdrop_keras import backend
+
 INT32_MIN = np.int32(np.iinfo(np.int32).min)
 INT32_MAX = np.int32(np.iinfo(np.int32).max)
 
@@ -193,12 +195,33 @@ def top_k_positions_by_sorting(keys, k, tie_keys=None):
     return ops.sort(ops.cast(positions, "int32"), axis=1)
 
 
-# How each backend selects, by measurement (benchmarks/top_k_selection.py):
-# on TensorFlow's XLA:CPU a sort in the step slows its dropout (see above);
-# on JAX's XLA:CPU the search alone takes 0.59 / 0.36 ms against the sort's
-# 1.13 / 1.07 ms (B32 S128 / B8 S512), and in a whole train step the two are
-# within noise (1.385 vs 1.295 s). One method everywhere, then.
-SELECTION_BY_BACKEND = {"tensorflow": "search", "jax": "search"}
+# How each (backend, platform) selects; unlisted ones search. On the CPU, by
+# measurement (benchmarks/top_k_selection.py): on TensorFlow's XLA:CPU a sort
+# in the step slows its dropout (see above); on JAX's XLA:CPU the search
+# alone takes 0.59 / 0.36 ms against the sort's 1.13 / 1.07 ms (B32 S128 /
+# B8 S512), and in a whole train step the two are within noise (1.385 vs
+# 1.295 s). On a GPU the search is 64 dependent count-and-compare passes
+# (32 for the keys, 32 for the random tie keys), each a kernel launch of its
+# own, where the sort is three kernels; JAX's argsort is stable, so both
+# keep the same tokens (benchmarks/gpu_step_time.py --profile shows the
+# machinery's share of the step).
+SELECTION_BY_PLATFORM = {("jax", "gpu"): "sort"}
+
+
+def default_selection_method():
+    """The selection method of this backend and platform
+    (`SELECTION_BY_PLATFORM`, else `"search"`).
+
+    Example:
+    ```python
+    from tokdrop_keras.layers.top_k_selection import default_selection_method
+    assert default_selection_method() in ("search", "sort")
+    ```
+    """
+    platform = backend.accelerator_platform()
+    return SELECTION_BY_PLATFORM.get(
+        (keras.backend.backend(), platform), "search"
+    )
 
 
 def select_positions(keys, k, tie_keys=None, method=None):
@@ -212,8 +235,8 @@ def select_positions(keys, k, tie_keys=None, method=None):
         k: int.
         tie_keys: optional int32 tensor `[batch, seq]`.
         method: `"search"` (`top_k_mask`, no sort), `"sort"`
-            (`top_k_positions_by_sorting`), or `None`: the backend's
-            entry in `SELECTION_BY_BACKEND`.
+            (`top_k_positions_by_sorting`), or `None`: this backend and
+            platform's (`default_selection_method`).
 
     Example:
     ```python
@@ -225,7 +248,7 @@ def select_positions(keys, k, tie_keys=None, method=None):
     ```
     """
     if method is None:
-        method = SELECTION_BY_BACKEND.get(keras.backend.backend(), "search")
+        method = default_selection_method()
     if method == "sort":
         return top_k_positions_by_sorting(keys, k, tie_keys=tie_keys)
     if method != "search":
