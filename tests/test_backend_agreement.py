@@ -13,7 +13,7 @@ import pytest
 
 import backend_agreement
 
-# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+# One worker runs this module (make test: --dist loadgroup).
 pytestmark = [
     pytest.mark.xdist_group("backend_agreement"),
     pytest.mark.skipif(
@@ -23,18 +23,23 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist runs other modules'
+# tests between this module's (a module fixture is torn down and rebuilt).
+@pytest.fixture(scope="session")
 def results(tmp_path_factory):
     pytest.importorskip("jax")
     folder = str(tmp_path_factory.mktemp("agreement"))
     backend_agreement.write_inputs(folder)
-    backend_agreement.run(folder)
     here = os.path.dirname(__file__)
-    subprocess.run(
+    # JAX in a subprocess while TensorFlow runs here: the two overlap.
+    jax_run = subprocess.Popen(
         [sys.executable, os.path.join(here, "backend_agreement.py"), folder],
         env=dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=here),
-        check=True,
     )
+    try:
+        backend_agreement.run(folder)
+    finally:
+        assert jax_run.wait(timeout=900) == 0
     return [
         dict(np.load(os.path.join(folder, f"{name}.npz")))
         for name in ("tensorflow", "jax")

@@ -38,11 +38,13 @@ def write_model_garden_records(
             writer.write(example.SerializeToString())
 
 
-# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+# One worker runs this module (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("model_garden")
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist runs other modules'
+# tests between this module's (a module fixture is torn down and rebuilt).
+@pytest.fixture(scope="session")
 def batch():
     dataset = pretraining_dataset(
         split="validation", sequence_length=32, batch_size=6

@@ -26,11 +26,13 @@ from tiny_bert import SPECIAL_IDS
 from tiny_bert import tiny_backbone
 
 
-# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+# One worker runs this module (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("export")
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist runs other modules'
+# tests between this module's (a module fixture is torn down and rebuilt).
+@pytest.fixture(scope="session")
 def exported(tmp_path_factory):
     model = TokenDropMaskedLM(tiny_backbone(), **SPECIAL_IDS)
     x, y, w = tiny_inputs(batch_size=8, num_predictions=4)

@@ -11,11 +11,13 @@ from tokdrop_keras.export.layout import SAVED_MODEL_DIR
 from tokdrop_keras.special_tokens import BERT_RESERVED_TOKENS
 
 
-# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+# One worker runs this module (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("finetuning")
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist runs other modules'
+# tests between this module's (a module fixture is torn down and rebuilt).
+@pytest.fixture(scope="session")
 def export_dir(tmp_path_factory):
     path = os.path.join(tmp_path_factory.mktemp("run"), "export")
     tokdrop_keras.pretrain(

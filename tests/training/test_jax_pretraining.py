@@ -11,7 +11,7 @@ import sys
 import keras
 import pytest
 
-# One worker runs this module: its module fixture is built once (make test: --dist loadgroup).
+# One worker runs this module (make test: --dist loadgroup).
 pytestmark = [
     pytest.mark.xdist_group("jax_pretraining"),
     pytest.mark.skipif(
@@ -21,7 +21,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
+# Session scope: built once per worker even when xdist runs other modules'
+# tests between this module's (a module fixture is torn down and rebuilt).
+@pytest.fixture(scope="session")
 def results(tmp_path_factory):
     pytest.importorskip("jax")
     folder = str(tmp_path_factory.mktemp("jax_pretraining"))

@@ -20,7 +20,7 @@ Two paths, one result:
 import keras
 from keras import ops
 
-from tokdrop_keras import backend
+import tokdrop_keras.backend as backend
 
 # What `keras.layers.Softmax` adds to masked logits (its float32 value).
 LARGE_NEGATIVE = -1e9

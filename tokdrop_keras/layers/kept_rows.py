@@ -14,7 +14,7 @@ output is one input times 1.0 plus zeros. Which one a platform runs is
 
 from keras import ops
 
-from tokdrop_keras import backend
+import tokdrop_keras.backend as backend
 
 
 def _method(x, method):

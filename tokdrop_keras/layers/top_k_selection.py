@@ -14,7 +14,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tokdrop_keras import backend
+import tokdrop_keras.backend as backend
 
 INT32_MIN = np.int32(np.iinfo(np.int32).min)
 INT32_MAX = np.int32(np.iinfo(np.int32).max)
