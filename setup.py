@@ -47,7 +47,10 @@ setuptools.setup(
         # backend-agreement and JAX pretraining tests run JAX subprocesses.
         "test": [
             "jax[cpu]==0.10.2",
-            "pytest==9.2.0",
+            # 9.0: pytest 9.2 builds node ids in a way pytest-xdist 3.8's
+            # `--dist loadgroup` cannot suffix, so its groups were ignored
+            # and module fixtures (JAX runs) were built once per worker.
+            "pytest==9.0.3",
             # The suite runs on both cores (`pytest -n 2`): TF's kernels on
             # these tiny models leave the second core mostly idle.
             "pytest-xdist==3.8.0",

@@ -66,26 +66,34 @@ class KerasTestCase:
         assert tree.map_structure(lambda x: tuple(x.shape), symbolic) == shapes
         self.run_serialization_test(layer)
         if run_precision_test:
-            self.run_precision_test(layer_cls, init_kwargs, inputs, call_kwargs)
+            self.run_precision_test(
+                layer_cls, init_kwargs, inputs, call_kwargs, output
+            )
         return output
 
-    def run_precision_test(self, layer_cls, init_kwargs, inputs, call_kwargs):
+    def run_precision_test(
+        self, layer_cls, init_kwargs, inputs, call_kwargs, expected
+    ):
         """Under `mixed_bfloat16`, float outputs that follow the compute dtype
-        are bfloat16 and finite."""
+        are bfloat16, and every output equals the float32 `expected` to
+        bfloat16's precision: no NaN, infinities exactly where it has them."""
         layer = layer_cls(**{**init_kwargs, "dtype": "mixed_bfloat16"})
         float_inputs = any(
             np.issubdtype(np.asarray(x).dtype, np.floating)
             for x in tree.flatten(inputs)
         )
-        for output in tree.flatten(layer(*inputs, **call_kwargs)):
+        outputs = tree.flatten(layer(*inputs, **call_kwargs))
+        for output, reference in zip(outputs, tree.flatten(expected)):
             dtype = keras.backend.standardize_dtype(output.dtype)
             if float_inputs and "float" in dtype and dtype != "float32":
                 assert dtype == "bfloat16", dtype
-            if "float" in dtype:
-                values = keras.ops.convert_to_numpy(
-                    keras.ops.cast(output, "float32")
-                )
-                assert np.all(np.isfinite(values) | np.isinf(values))
+            values = keras.ops.convert_to_numpy(keras.ops.cast(output, "float32"))
+            reference = keras.ops.convert_to_numpy(
+                keras.ops.cast(reference, "float32")
+            )
+            assert not np.isnan(values).any(), "NaN under mixed_bfloat16"
+            # assert_allclose also requires equal infinities at equal places.
+            np.testing.assert_allclose(values, reference, rtol=1e-2, atol=1e-2)
 
     def run_model_saving_test(self, model, inputs, tmp_path):
         """Saves `model` as `.keras`; the reload has the same config and

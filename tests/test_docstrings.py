@@ -52,8 +52,19 @@ EXAMPLES = [
     for name, value in OBJECTS
     for i, code in enumerate(EXAMPLE.findall(docstring(value)))
 ]
-def test_examples_are_found():
-    assert len(EXAMPLES) >= 40
+def test_every_example_is_collected():
+    # Each public object's fenced examples, each one a test case.
+    expected = sum(
+        len(EXAMPLE.findall(docstring(value))) for _, value in OBJECTS
+    )
+    assert expected == len(EXAMPLES)
+    for name, value in OBJECTS:
+        if inspect.isclass(value) or (
+            inspect.isfunction(value) and value.__qualname__ == value.__name__
+        ):
+            assert any(
+                param.id.startswith(f"{name}[") for param in EXAMPLES
+            ), f"{name} has no collected example"
 
 
 @pytest.mark.parametrize("code", EXAMPLES)

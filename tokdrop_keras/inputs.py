@@ -5,6 +5,10 @@ SEGMENT_IDS = "segment_ids"
 PADDING_MASK = "padding_mask"
 MASK_POSITIONS = "mask_positions"
 
+# BERT's share of tokens predicted by the masked-LM objective (the
+# `mask_positions` per sequence): the data's masking and the FLOP model.
+MASK_RATE = 0.15
+
 # The inputs of a keras-hub `BertBackbone`, and of `BertMaskedLM` (the output
 # of `BertMaskedLMPreprocessor`).
 BERT_BACKBONE_INPUTS = (TOKEN_IDS, SEGMENT_IDS, PADDING_MASK)

@@ -42,6 +42,33 @@ def _role_id(tokenizer, role, attributes):
     )
 
 
+def special_token_roles(tokenizer):
+    """Each special-token role's id in a keras-hub tokenizer, by name.
+
+    Args:
+        tokenizer: a keras-hub tokenizer (see `special_token_ids`).
+
+    Returns:
+        A dict `{"start", "end", "mask", "unknown", "padding"}` -> id;
+        `"unknown"` is `None` for a byte-level tokenizer, which has none.
+
+    Example:
+    ```python
+    from tokdrop_keras.special_tokens import special_token_roles
+    tokenizer = keras_hub.models.BertTokenizer(
+        vocabulary=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"],
+    )
+    assert special_token_roles(tokenizer) == {
+        "start": 2, "end": 3, "mask": 4, "unknown": 1, "padding": 0
+    }
+    ```
+    """
+    return {
+        role: _role_id(tokenizer, role, attributes)
+        for role, attributes in {**KEPT_ROLES, **DROPPED_ROLES}.items()
+    }
+
+
 def special_token_ids(tokenizer):
     """The always-keep and always-drop ids of a keras-hub tokenizer.
 
@@ -78,16 +105,12 @@ def special_token_ids(tokenizer):
     assert ids == {"always_keep_ids": [3, 4, 6, 2], "always_drop_ids": [7]}
     ```
     """
-    kept = [
-        _role_id(tokenizer, role, attributes)
-        for role, attributes in KEPT_ROLES.items()
-    ]
+    roles = special_token_roles(tokenizer)
     return {
-        "always_keep_ids": [i for i in kept if i is not None],
-        "always_drop_ids": [
-            _role_id(tokenizer, role, attributes)
-            for role, attributes in DROPPED_ROLES.items()
+        "always_keep_ids": [
+            roles[role] for role in KEPT_ROLES if roles[role] is not None
         ],
+        "always_drop_ids": [roles[role] for role in DROPPED_ROLES],
     }
 
 

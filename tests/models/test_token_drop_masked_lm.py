@@ -76,8 +76,7 @@ def test_xla_and_eager_graph_agree_on_the_first_step():
 def test_baseline_runs_the_same_step_on_the_plain_backbone():
     data = tiny_inputs(batch_size=8, num_predictions=4)
     model = tiny_masked_lm(token_drop=False)
-    history = fit(model, data, jit_compile=False, epochs=2)
-    assert history["kept_mask_fraction"] == [1.0, 1.0]
+    fit(model, data, jit_compile=False, epochs=2)
     assert model.token_drop_backbone is None
     x, mask_ids, mask_weights = data
     logits = model.predict(x, verbose=0)
@@ -130,7 +129,8 @@ def test_preprocessor_output_feeds_the_model_unchanged():
         x["token_ids"].numpy(), x[MASK_POSITIONS].numpy(), axis=1
     )
     mask_share = (input_ids[predicted] == tokenizer.mask_token_id).mean()
-    assert mask_share < 1.0
+    # [MASK] is always kept: the kept share of predictions is at least the
+    # share of [MASK] inputs, and below 1 (others were dropped).
     assert mask_share <= history["kept_mask_fraction"][0] < 1.0
 
 

@@ -64,4 +64,5 @@ def test_mixed_bfloat16_and_the_export(results):
     assert results["mixed_losses_finite"]
     assert results["mixed_table_dtype"] == "float32"
     assert results["mixed_compute_dtype"] == "bfloat16"
+    assert results["policy_after_mixed_run"] == "float32"
     assert results["export"] == ["hf", "importance.tsv", "preset", "saved_model"]

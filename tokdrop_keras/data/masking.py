@@ -8,10 +8,11 @@ from tokdrop_keras.inputs import MASK_POSITIONS
 from tokdrop_keras.inputs import PADDING_MASK
 from tokdrop_keras.inputs import SEGMENT_IDS
 from tokdrop_keras.inputs import TOKEN_IDS
-from tokdrop_keras.special_tokens import special_token_ids
+from tokdrop_keras.inputs import MASK_RATE
+from tokdrop_keras.special_tokens import special_token_roles
 
 
-def max_predictions_for(sequence_length, mask_rate=0.15):
+def max_predictions_for(sequence_length, mask_rate=MASK_RATE):
     """The number of prediction slots per sequence: `round(rate * length)`.
 
     Example:
@@ -71,32 +72,31 @@ class MaskedLMInputs:
         self,
         tokenizer,
         sequence_length,
-        mask_rate=0.15,
+        mask_rate=MASK_RATE,
         max_predictions=None,
         seed=0,
         input_keys=BERT_BACKBONE_INPUTS,
     ):
         if max_predictions is None:
             max_predictions = max_predictions_for(sequence_length, mask_rate)
-        ids = special_token_ids(tokenizer)  # raises naming a missing token
-        start, end, mask = ids["always_keep_ids"][:3]
+        roles = special_token_roles(tokenizer)  # raises naming a missing token
         self.sequence_length = sequence_length
         self.max_predictions = max_predictions
         self.seed = seed
         self.input_keys = tuple(input_keys)
         self.packer = keras_hub.layers.StartEndPacker(
             sequence_length=sequence_length,
-            start_value=start,
-            end_value=end,
-            pad_value=ids["always_drop_ids"][0],
+            start_value=roles["start"],
+            end_value=roles["end"],
+            pad_value=roles["padding"],
         )
         self.masker = keras_hub.layers.MaskedLMMaskGenerator(
             vocabulary_size=tokenizer.vocabulary_size(),
             mask_selection_rate=mask_rate,
-            mask_token_id=mask,
+            mask_token_id=roles["mask"],
             mask_selection_length=max_predictions,
             unselectable_token_ids=sorted(
-                set(ids["always_keep_ids"] + ids["always_drop_ids"])
+                {i for i in roles.values() if i is not None}
             ),
         )
 

@@ -15,7 +15,8 @@ from tokdrop_keras.data.tfrecords import TokenIdParser
 from tokdrop_keras.data.tfrecords import token_id_records
 from tokdrop_keras.data.tokenizers import load_tokenizer
 from tokdrop_keras.models.architectures import get_architecture
-from tokdrop_keras.special_tokens import special_token_ids
+from tokdrop_keras.inputs import MASK_RATE
+from tokdrop_keras.special_tokens import special_token_roles
 
 DOCUMENT_SHUFFLE_BUFFER = 1_000
 SEQUENCE_SHUFFLE_BUFFER = 10_000
@@ -147,7 +148,7 @@ def pretraining_dataset(
     vocabulary=None,
     seed=0,
     repeat=True,
-    mask_rate=0.15,
+    mask_rate=MASK_RATE,
     max_predictions=None,
     max_sequence_length=None,
     shuffle=True,
@@ -306,7 +307,7 @@ def pretraining_dataset(
         )
     separator_id = None
     if architecture_spec.packing == "full_sentences":
-        separator_id = special_token_ids(tokenizer)["always_keep_ids"][1]
+        separator_id = special_token_roles(tokenizer)["end"]
     sequences = pack_token_ids(token_ids, sequence_length, separator_id)
     if shuffle:
         sequences = sequences.shuffle(SEQUENCE_SHUFFLE_BUFFER, seed=seed)

@@ -1,8 +1,7 @@
 """A FLOP model of token dropping: what the layout saves, on paper."""
 
+from tokdrop_keras.inputs import MASK_RATE as DEFAULT_MASK_RATE
 from tokdrop_keras.models.layout import token_drop_layout
-
-DEFAULT_MASK_RATE = 0.15
 
 
 def layer_flops(queries, keys, hidden_dim, intermediate_dim):

@@ -255,7 +255,9 @@ def pretrain(config, callbacks=()):
     checkpoint is written every `checkpoint_every` steps and the same call
     resumes from the latest one (refusing a `model_dir` whose run had other
     settings); with `export_dir`, the result is exported for fine-tuning
-    (`tokdrop_keras.export.export_pretrained`).
+    (`tokdrop_keras.export.export_pretrained`). `config.mixed_precision`
+    applies to the run only: Keras' global dtype policy is the caller's
+    again when it returns.
 
     Args:
         config: a `tokdrop_keras.PretrainConfig`.
@@ -273,6 +275,14 @@ def pretrain(config, callbacks=()):
     assert result.summary["steps"] == 2
     ```
     """
+    caller_policy = keras.mixed_precision.global_policy()
+    try:
+        return _pretrain(config, callbacks)
+    finally:  # the run's dtype policy is its own, not the caller's
+        keras.mixed_precision.set_global_policy(caller_policy)
+
+
+def _pretrain(config, callbacks):
     # Everything that can fail on bad input fails here, before training.
     config.validate()
     config = config.resolved()  # the architecture of `init_from`
