@@ -5,6 +5,7 @@ tensors, through `compute_output_spec`) and under `mixed_bfloat16`, and
 round-trips its config; `run_serialization_test` checks `get_config` /
 `from_config` and `serialize_keras_object`; `run_model_saving_test` saves
 a model as `.keras` and checks the reload predicts the same.
+`seed_snapshot` / `restore_seeds` replay a layer's random draws.
 """
 
 import os
@@ -21,6 +22,26 @@ def _as_tuple(inputs):
 def _symbolic(value):
     value = np.asarray(value)
     return keras.KerasTensor(value.shape, dtype=str(value.dtype))
+
+
+def _seed_states(layer):
+    return [
+        generator.state
+        for sublayer in layer._flatten_layers(include_self=True)
+        for generator in sublayer._seed_generators
+    ]
+
+
+def seed_snapshot(layer):
+    """The states of every seed generator under `layer` (dropout's...)."""
+    return [np.asarray(state.value) for state in _seed_states(layer)]
+
+
+def restore_seeds(layer, snapshot):
+    """Puts `layer`'s seed generators back to `seed_snapshot`: the next
+    call draws what the call after the snapshot drew."""
+    for state, value in zip(_seed_states(layer), snapshot):
+        state.assign(value)
 
 
 class KerasTestCase:

@@ -5,6 +5,8 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
+from keras_test_case import restore_seeds
+from keras_test_case import seed_snapshot
 
 from tokdrop_keras import backend
 from tokdrop_keras.layers.attention import dot_product_attention
@@ -21,24 +23,6 @@ def padding_mask(lengths=LENGTHS, sequence_length=7):
 
 def hidden(seed=0, shape=(3, 7, 16)):
     return np.random.default_rng(seed).normal(size=shape).astype("float32")
-
-
-def seed_states(layer):
-    """The states of every seed generator under `layer`."""
-    return [
-        generator.state
-        for sublayer in layer._flatten_layers(include_self=True)
-        for generator in sublayer._seed_generators
-    ]
-
-
-def snapshot(layer):
-    return [np.asarray(state.value) for state in seed_states(layer)]
-
-
-def restore(layer, values):
-    for state, value in zip(seed_states(layer), values):
-        state.assign(value)
 
 
 def attention_layer(dropout=0.0):
@@ -87,9 +71,9 @@ def test_training_draws_the_dropout_multi_head_attention_draws():
     layer = attention_layer(dropout=0.3)
     x = hidden(3)
     mask = padding_mask()[:, None, :].astype(bool)
-    before = snapshot(layer)
+    before = seed_snapshot(layer)
     expected = np.asarray(layer(x, x, attention_mask=mask, training=True))
-    restore(layer, before)
+    restore_seeds(layer, before)
     got = np.asarray(self_attention(layer, x, x, LENGTHS, training=True))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
     inference = np.asarray(self_attention(layer, x, x, LENGTHS))
@@ -120,9 +104,9 @@ def test_encoder_layer_is_keras_hubs_encoder(normalize_first, training):
     )
     x = hidden(5)
     encoder(x)  # builds it
-    before = snapshot(encoder)
+    before = seed_snapshot(encoder)
     expected = np.asarray(encoder(x, padding_mask=padding_mask(), training=training))
-    restore(encoder, before)
+    restore_seeds(encoder, before)
     got = np.asarray(encoder_layer(encoder, x, x, LENGTHS, training=training))
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
 

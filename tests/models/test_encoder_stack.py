@@ -3,6 +3,8 @@ its keras-hub backbone, padded rows, training and dropout draws included."""
 
 import numpy as np
 import pytest
+from keras_test_case import restore_seeds
+from keras_test_case import seed_snapshot
 from tiny_encoders import ARCHITECTURES
 from tiny_encoders import backbone_inputs
 from tiny_encoders import special_ids
@@ -11,14 +13,6 @@ from tiny_encoders import tiny_inputs
 
 import tokdrop_keras
 from tokdrop_keras.models.encoder_stack import EncoderStack
-
-
-def seed_states(model):
-    return [
-        generator.state
-        for layer in model._flatten_layers(include_self=True)
-        for generator in layer._seed_generators
-    ]
 
 
 def sequence_output(outputs):
@@ -31,11 +25,9 @@ def test_equals_the_keras_hub_backbone(architecture, training):
     backbone = tiny_backbone(architecture, dropout=0.1)
     inputs = backbone_inputs(architecture)
     assert inputs["padding_mask"].min() == 0  # padded rows are compared too
-    states = seed_states(backbone)
-    before = [np.asarray(state.value) for state in states]
+    before = seed_snapshot(backbone)
     expected = backbone(inputs, training=training)
-    for state, value in zip(states, before):
-        state.assign(value)
+    restore_seeds(backbone, before)
     outputs = EncoderStack(backbone)(inputs, training=training)
     np.testing.assert_allclose(
         sequence_output(outputs), sequence_output(expected), rtol=0, atol=1e-5
