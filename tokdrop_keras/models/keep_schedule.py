@@ -5,10 +5,13 @@ compiled train step keeps a static number of tokens: `TokenDropMaskedLM`
 traces one train function per fraction (a retrace, once, the first time
 a fraction is reached; seconds on a small model) and switches between
 them between steps (`TokenDropMaskedLM.fit` adds the callback that does
-it).
+it). `check_schedule_options` checks a model's (and a config's) schedule
+and consistency options; `TrainStepSwitch` is that callback.
 """
 
+import keras
 import numpy as np
+from keras import ops
 
 from tokdrop_keras.layers.token_drop import kept_token_count
 
@@ -173,3 +176,116 @@ class KeepSchedule:
             f"KeepSchedule(fractions={list(self.fractions)}, "
             f"boundaries={list(self.boundaries)})"
         )
+
+
+def check_schedule_options(
+    token_drop, keep_schedule, keep_fraction, keep_tokens,
+    consistency_weight, consistency_every,
+):
+    """Checks the keep-schedule and consistency options of a
+    `TokenDropMaskedLM` (and of a `PretrainConfig`, before any training).
+
+    Args:
+        token_drop: bool. False for the baseline, which takes neither option.
+        keep_schedule: a `KeepSchedule`, its config dict, or None.
+        keep_fraction: float. The kept fraction without a schedule.
+        keep_tokens: int or None. A fixed K, exclusive with a schedule.
+        consistency_weight: float >= 0. ScTD's KL weight; 0 is off.
+        consistency_every: int >= 1. Steps between consistency steps.
+
+    Returns:
+        `(keep_schedule, keep_fraction)`: the schedule as a `KeepSchedule`
+        (or None) and the fraction the first step keeps.
+
+    Raises:
+        ValueError: naming the first bad option.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.keep_schedule import check_schedule_options
+    schedule = tokdrop_keras.models.KeepSchedule.staged((0.75, 0.5), 100)
+    assert check_schedule_options(
+        True, schedule.get_config(), 0.5, None, 0.0, 1
+    ) == (schedule, 0.75)
+    try:
+        check_schedule_options(False, None, 0.5, None, 1.0, 4)
+    except ValueError as error:
+        assert "baseline" in str(error)
+    ```
+    """
+    if isinstance(consistency_weight, bool) or not (
+        isinstance(consistency_weight, (int, float)) and consistency_weight >= 0
+    ):
+        raise ValueError(
+            "`consistency_weight` must be a number >= 0. Received: "
+            f"consistency_weight={consistency_weight!r}"
+        )
+    if isinstance(consistency_every, bool) or not (
+        isinstance(consistency_every, int) and consistency_every >= 1
+    ):
+        raise ValueError(
+            "`consistency_every` must be an int >= 1. Received: "
+            f"consistency_every={consistency_every!r}"
+        )
+    if keep_schedule is None:
+        options = consistency_weight > 0
+    else:
+        if isinstance(keep_schedule, dict):
+            keep_schedule = KeepSchedule.from_config(keep_schedule)
+        if not isinstance(keep_schedule, KeepSchedule):
+            raise ValueError(
+                "`keep_schedule` must be a `KeepSchedule`, its config dict "
+                f"or None. Received: {keep_schedule!r}"
+            )
+        if keep_tokens is not None:
+            raise ValueError(
+                "Pass `keep_schedule` or `keep_tokens`, not both: the "
+                "schedule sets the kept fraction."
+            )
+        keep_fraction = keep_schedule.fraction_at(0)
+        options = True
+    if options and not token_drop:
+        raise ValueError(
+            "`keep_schedule` and `consistency_weight` apply to token "
+            "dropping; the baseline (`token_drop=False`) takes neither."
+        )
+    return keep_schedule, keep_fraction
+
+
+class TrainStepSwitch(keras.callbacks.Callback):
+    """Before each step, switches the model to the train step its
+    `keep_schedule` and `consistency_every` ask for
+    (`TokenDropMaskedLM.use_train_step`). `TokenDropMaskedLM.fit` adds it.
+
+    The step is counted here from the optimizer's iterations at the start
+    of `fit` (read once: on JAX, variables are only synced between
+    epochs), with one optimizer step per batch.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.keep_schedule import TrainStepSwitch
+    backbone = tokdrop_keras.models.backbone_for_size(
+        "nano", vocabulary_size=20, max_sequence_length=8, num_layers=2
+    )
+    model = tokdrop_keras.TokenDropMaskedLM(
+        backbone, consistency_weight=1.0, consistency_every=2
+    )
+    model.compile()
+    switch = TrainStepSwitch()
+    switch.set_model(model)
+    switch.on_train_begin()
+    switch.on_train_batch_begin(0)
+    assert model.train_step_at(0) == (None, True)
+    assert model.train_step_at(1) == (None, False)
+    ```
+    """
+
+    def on_train_begin(self, logs=None):
+        self.step = int(ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        fraction, consistency = self.model.train_step_at(self.step)
+        self.model.use_train_step(fraction, consistency)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1

@@ -311,7 +311,7 @@ class PretrainConfig(Config):
 
     def check_schedule_options(self):
         """Checks `keep_schedule` and the consistency settings."""
-        from tokdrop_keras.models.token_drop_masked_lm import check_schedule_options
+        from tokdrop_keras.models.keep_schedule import check_schedule_options
 
         schedule = self.parsed_keep_schedule()
         if schedule is not None:
