@@ -35,18 +35,20 @@ setuptools.setup(
         # TFDS 4.9.10 imports it to prepare any dataset, but only declares
         # it for Python < 3.9.
         "importlib_resources==7.1.0",
-        # TensorBoard logs of experiments/pretrain.py; plots of the demo.
+        # TensorBoard logs of experiments/pretrain.py.
         "tensorboard==2.21.0",
-        "matplotlib==3.11.2",
     ],
     extras_require={
         # Keras' JAX backend (KERAS_BACKEND=jax); on GPUs install the
         # matching jax[cuda12] instead.
         "jax": ["jax[cpu]==0.10.2"],
+        # The study's plots (experiments/study: make demo, the ablation).
+        "experiments": ["matplotlib==3.11.2"],
         # The notebook test executes colab/*.ipynb with nbclient; the
         # backend-agreement and JAX pretraining tests run JAX subprocesses.
         "test": [
             "jax[cpu]==0.10.2",
+            "matplotlib==3.11.2",
             # 9.0: pytest 9.2 builds node ids in a way pytest-xdist 3.8's
             # `--dist loadgroup` cannot suffix, so its groups were ignored
             # and module fixtures (JAX runs) were built once per worker.

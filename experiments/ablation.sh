@@ -29,7 +29,7 @@ worker() {  # core runs
     mkdir -p "$dir"
     # shellcheck disable=SC2086
     TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 taskset -c "$core" \
-      "$python" experiments/ablation.py --output_dir "$out" --arm "$arm" \
+      "$python" experiments/ablation.py --output_dir "$out" --arms "$arm" \
         --seed "$seed" $flags > "$log" 2>&1 || echo "$arm seed $seed failed: $log"
   done
 }

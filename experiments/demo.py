@@ -1,33 +1,31 @@
 """The saving, shown: baseline vs token dropping, pretrain -> export -> fine-tune.
 
 Same data, seed and steps for both arms, on the embedded corpus and sentiment
-set. Prints one table (pretraining wall-clock and step time, tokens/s,
-full-model held-out MLM loss and accuracy, sentiment test accuracy) and
-writes it with plots (MLM loss vs step and vs wall-clock; the most and least
-important tokens) to --output_dir.
+set: the one-seed, two-arm case of the study (`experiments/study`). Prints
+the table (step time and its ratio to the baseline's, wall-clock,
+full-model held-out MLM loss and accuracy, sentiment accuracy, time to the
+baseline's final held-out loss) and writes it with plots (held-out loss vs
+training time; the importance table and its evolution) to --output_dir.
 
     python experiments/demo.py                 # `make demo`, ~15 min on 2 cores
     python experiments/demo.py --steps 20 --finetune_steps 10   # smoke run
     python experiments/demo.py --architecture roberta           # RoBERTa arms
 
-Every flag is a field of `tokdrop_keras.ComparisonConfig`; the run is
-`tokdrop_keras.compare(config)`.
+Every flag is a field of `study.DemoConfig`; the run is `study.run_study`.
 """
 
-import tokdrop_keras
+import study
 from tokdrop_keras.training.flags import run_script
 
 
 def main(argv=None):
-    config, (_, table) = run_script(
-        tokdrop_keras.compare, tokdrop_keras.ComparisonConfig, argv, __doc__
-    )
+    config, (_, report) = run_script(study.run_study, study.DemoConfig, argv, __doc__)
+    table = report.split("\n\n")[0]
     print(
         f"\nToken dropping vs baseline, {config.steps} steps of "
         f"{config.architecture} {config.size} (L{config.num_layers}), "
-        f"S={config.seq_length}, "
-        f"B={config.batch_size}:\n{table}\n"
-        f"Plots and results in {config.output_dir}/"
+        f"S={config.seq_length}, B={config.batch_size}:\n{table}\n"
+        f"Plots and the report in {config.output_dir}/"
     )
 
 

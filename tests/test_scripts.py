@@ -25,12 +25,13 @@ def run_script(name, *argv):
         ("pretrain.py", ["--size", "huge"], "pretrain.py: error: Unknown size 'huge'"),
         ("pretrain.py", ["--preset", "tiny"], "unrecognized arguments: --preset tiny"),
         ("finetune.py", [], "finetune.py: error: `export_dir` is required"),
-        ("demo.py", ["--steps", "30"], "demo.py: error: `steps` (30) must be a multiple of 4"),
+        ("demo.py", ["--steps", "30"], "demo.py: error: `steps` (30) must be a multiple of `evaluations` (4)"),
         ("pretrain.py", ["--backend", "torch"], "pretrain.py: error: --backend 'torch' is not supported; choose one of auto, tensorflow, jax"),
         ("pretrain.py", ["--backend", "jax", "--strategy", "mirrored"], "on JAX use strategy='data_parallel'"),
         ("pretrain.py", ["--backend=jax", "--strategy", "tpu", "--tpu", "x"], "on JAX use strategy='data_parallel'"),
         ("pretrain.py", ["--strategy", "data_parallel"], "on TensorFlow use 'mirrored'"),
-        ("ablation_report.py", ["/nonexistent/runs"], "ablation_report.py: error: No ablation results under /nonexistent/runs."),
+        ("ablation_report.py", ["/nonexistent/runs"], "ablation_report.py: error: No results under /nonexistent/runs"),
+        ("ablation.py", ["--arms", "baseline,everything"], "ablation.py: error: Unknown arm 'everything'"),
     ],
 )
 def test_bad_input_is_one_line_naming_it(script, argv, message):

@@ -24,7 +24,7 @@ from tokdrop_keras.special_tokens import special_token_ids  # noqa: E402
 
 __version__ = "0.2.0"
 
-# Loaded on first use: they bring in tf.data, TFDS, TensorBoard, matplotlib.
+# Loaded on first use: they bring in tf.data, TFDS, TensorBoard.
 _LAZY = {
     "pretrain": "tokdrop_keras.training.pretraining",
     "PretrainConfig": "tokdrop_keras.training.config",
@@ -32,10 +32,6 @@ _LAZY = {
     "finetune": "tokdrop_keras.training.finetuning",
     "FinetuneConfig": "tokdrop_keras.training.config",
     "FinetuneResult": "tokdrop_keras.training.finetuning",
-    "compare": "tokdrop_keras.training.comparison",
-    "ComparisonConfig": "tokdrop_keras.training.config",
-    "run_ablation": "tokdrop_keras.training.ablation",
-    "AblationConfig": "tokdrop_keras.training.ablation",
     "load_tokenizer": "tokdrop_keras.data.tokenizers",
 }
 

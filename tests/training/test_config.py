@@ -94,14 +94,6 @@ def test_flags_are_the_config_fields_and_a_config_file_is_a_starting_point(tmp_p
     assert again == config.replace(steps=80)
 
 
-def test_the_comparison_arms_differ_only_in_token_drop_and_paths():
-    config = tokdrop_keras.ComparisonConfig(steps=400)
-    baseline = config.pretrain_config("baseline")
-    token_drop = config.pretrain_config("token_drop")
-    assert set(baseline.differences(token_drop)) == {"token_drop", "export_dir"}
-    assert baseline.checkpoint_every == 100 and baseline.num_layers == 8
-
-
 def test_the_architecture_is_a_setting_with_its_flag():
     from tokdrop_keras.models import ARCHITECTURE_NAMES
     from tokdrop_keras.training.config import ARCHITECTURES
@@ -114,9 +106,6 @@ def test_the_architecture_is_a_setting_with_its_flag():
     config.validate()
     with pytest.raises(ValueError, match=r"Unknown architecture 'albert'; choose one of \['bert', 'roberta', 'xlm_roberta', 'distil_bert'\]"):
         tokdrop_keras.PretrainConfig(architecture="albert").validate()
-    assert tokdrop_keras.ComparisonConfig(
-        architecture="distil_bert"
-    ).pretrain_config("token_drop").architecture == "distil_bert"
 
 
 def test_the_variants_reach_the_model():

@@ -1,27 +1,34 @@
-"""The ablation runner's configs, errors and table (the runs themselves are
-exercised end to end by `run_ablation`'s docstring example)."""
+"""The study harness of experiments/: its configs, errors, tables and
+report, and one whole two-arm run at the smallest size."""
 
+import json
 import os
 
+import numpy as np
 import pytest
 
-from tokdrop_keras.training import ablation
-from tokdrop_keras.training.ablation import AblationConfig
+import study
+from study import run as study_run
+from study import tables
+from study.config import StudyConfig
 from tokdrop_keras.training import run_directory
 
-RECIPE = {"finetune_steps": 80, "finetune_seq_length": 64, "finetune_learning_rate": 2e-4}
+RECIPE = {"finetune_steps": 80, "finetune_seq_length": 64,
+          "finetune_batch_size": 32, "finetune_learning_rate": 2e-4}
 
 
 def result(seed, loss, accuracy, history, recipe=RECIPE, median=1.0):
     return {
         "seed": seed,
-        "config": dict(RECIPE),
         "pretrain": {"steps": history[-1][0], "median_step_seconds": median,
                      "train_seconds": history[-1][1] + 10.0, "eval_loss": loss,
                      "eval_accuracy": 0.05, "eval_history": history},
         "finetune": {task: {"dev_accuracy": accuracy, "test_accuracy": accuracy,
-                            "recipe": dict(recipe)}
-                     for task in ablation.FINETUNE_TASKS},
+                            "selected_test_accuracy": accuracy,
+                            "recipe": dict(recipe),
+                            "runs": [{"finetune_seed": seed, "dev_accuracy": accuracy,
+                                      "test_accuracy": accuracy}]}
+                     for task in study.TASKS},
     }
 
 
@@ -31,8 +38,8 @@ def write_json(path, value):
 
 
 def test_arms_change_only_their_settings():
-    configs = {arm: AblationConfig(arm=arm, seed=2, equal_time_steps=300).pretrain_config()
-               for arm in ablation.ABLATION_ARMS}
+    study_config = StudyConfig(seed=2, equal_time_steps=300)
+    configs = {arm: study_config.pretrain_config(arm) for arm in study.ARMS}
     assert not configs["baseline"].token_drop
     assert configs["importance"].token_drop and configs["importance"].selection == "importance"
     assert configs["random"].selection == "random"
@@ -42,34 +49,49 @@ def test_arms_change_only_their_settings():
     for arm, config in configs.items():
         assert (config.num_layers, config.seq_length, config.seed) == (12, 128, 2)
         if arm != "importance_equal_time":
-            assert config.steps == AblationConfig().steps
+            assert config.steps == StudyConfig().steps
     assert configs["importance_equal_time"].steps == 300
+    assert set(configs["baseline"].differences(configs["importance"])) == {
+        "token_drop", "export_dir"}
+
+
+def test_the_demo_is_two_arms_at_one_seed():
+    config = study.DemoConfig()
+    assert config.arm_list() == ["baseline", "importance"]
+    assert config.task_list() == ["sentiment"]
+    baseline = config.pretrain_config("baseline")
+    assert baseline.checkpoint_every == 100 and baseline.num_layers == 8
+    assert config.replace(architecture="distil_bert").pretrain_config(
+        "importance").architecture == "distil_bert"
 
 
 def test_training_clock_is_steps_times_the_median_step():
     run = result(0, 6.0, 0.5, [(120, 300.0, 6.5, 0.1), (240, 400.0, 6.0, 0.1)], median=1.5)
-    assert ablation.training_clock(run) == [(120, 180.0, 6.5, 0.1), (240, 360.0, 6.0, 0.1)]
+    assert tables.training_clock(run) == [(120, 180.0, 6.5, 0.1), (240, 360.0, 6.0, 0.1)]
 
 
 def test_equal_time_steps_come_from_seed_0_median_steps(tmp_path):
-    config = AblationConfig(output_dir=str(tmp_path), arm="importance_equal_time",
-                            steps=240, evaluations=4)
+    config = StudyConfig(output_dir=str(tmp_path), arms="importance_equal_time",
+                         steps=240, evaluations=4)
+    arm = "importance_equal_time"
     with pytest.raises(ValueError, match="baseline/seed0/result.json is missing"):
-        config.arm_steps()
+        config.arm_steps(arm)
     # Median steps 1.3 s and 1.0 s: 240 x 1.3 = 312 steps, rounded to a
     # multiple of the 60-step evaluation interval.
-    for arm, median in (("baseline", 1.3), ("importance", 1.0)):
-        write_json(os.path.join(tmp_path, arm, "seed0", "result.json"),
+    for other, median in (("baseline", 1.3), ("importance", 1.0)):
+        write_json(os.path.join(tmp_path, other, "seed0", "result.json"),
                    result(0, 6.0, 0.5, [(240, 500.0, 6.0, 0.1)], median=median))
-    assert config.arm_steps() == 300
-    assert config.pretrain_config().steps == 300
-    assert config.replace(equal_time_steps=360).arm_steps() == 360
+    assert config.arm_steps(arm) == 300
+    assert config.pretrain_config(arm).steps == 300
+    assert config.replace(equal_time_steps=360).arm_steps(arm) == 360
     with pytest.raises(ValueError, match="multiple of steps / evaluations"):
         config.replace(equal_time_steps=350).validate()
 
 
 @pytest.mark.parametrize("change, message", [
-    (dict(arm="everything"), "Unknown arm 'everything'"),
+    (dict(arms="baseline,everything"), "Unknown arm 'everything'"),
+    (dict(arms=""), "Name at least one arm"),
+    (dict(tasks="sentiment,glue"), "Unknown task 'glue'"),
     (dict(stage="eval"), "Unknown stage 'eval'"),
     (dict(steps=250), "must be a multiple of `evaluations`"),
     (dict(finetune_learning_rate=0.0), "learning_rate"),
@@ -77,11 +99,11 @@ def test_equal_time_steps_come_from_seed_0_median_steps(tmp_path):
 ])
 def test_bad_settings_are_errors(tmp_path, change, message):
     with pytest.raises(ValueError, match=message):
-        AblationConfig(output_dir=str(tmp_path), **change).validate()
+        StudyConfig(output_dir=str(tmp_path), **change).validate()
 
 
 def test_finetune_stage_needs_a_finished_run(tmp_path):
-    config = AblationConfig(output_dir=str(tmp_path), arm="random", seed=1, stage="finetune")
+    config = StudyConfig(output_dir=str(tmp_path), arms="random", seed=1, stage="finetune")
     with pytest.raises(ValueError, match="random/seed1/result.json is missing"):
         config.validate()
     write_json(os.path.join(tmp_path, "random", "seed1", "result.json"), {})
@@ -99,7 +121,7 @@ def test_table_keeps_each_fine_tuning_recipe_apart():
         "random": [result(0, 5.8, 0.6, faster, new, median=0.8),
                    result(1, 5.9, 0.8, faster, new, median=0.8)],
     }
-    table = ablation.ablation_table(results)
+    table = tables.results_table(results)
     assert "| held-out MLM loss (full model) | 6.100 ± 0.141 | 5.850 ± 0.071 |" in table
     assert ("| sentiment dev accuracy (80 steps, batch 32, S=64, lr 0.0002) | "
             "0.500 (seeds 0) | — |") in table
@@ -116,13 +138,6 @@ def test_table_keeps_each_fine_tuning_recipe_apart():
             "216 (1/2 reached) | 180 ± 0 (2/2 reached) |") in table
 
 
-def test_old_results_take_the_recipe_from_their_config():
-    old = result(0, 6.0, 0.5, [(240, 200.0, 6.0, 0.1)])
-    for task in old["finetune"].values():
-        del task["recipe"]
-    assert ablation.recipe_label(old) == "80 steps, batch 32, S=64, lr 0.0002"
-
-
 def test_table_pairs_each_arm_with_the_same_seeds_baseline():
     history = [(240, 200.0, 6.0, 0.1)]
     results = {
@@ -130,7 +145,7 @@ def test_table_pairs_each_arm_with_the_same_seeds_baseline():
         "random": [result(0, 5.9, 0.5, history), result(1, 6.1, 0.5, history),
                    result(2, 5.0, 0.5, history)],  # seed 2: no baseline to pair
     }
-    table = ablation.ablation_table(results)
+    table = tables.results_table(results)
     # -0.1 and -0.3: mean -0.2, sample sd 0.141.
     assert "| held-out loss minus the same seed's baseline | — | -0.200 ± 0.141 (n=2) |" in table
 
@@ -140,14 +155,12 @@ def test_history_table_averages_each_evaluation():
         result(0, 6.0, 0.5, [(60, 1.0, 7.0, 0.05), (120, 2.0, 6.0, 0.10)], median=1.0),
         result(1, 6.2, 0.5, [(60, 1.0, 7.2, 0.07), (120, 2.0, 6.2, 0.12)], median=1.2),
     ]}
-    table = ablation.history_table(results)
+    table = tables.history_table(results)
     assert "| baseline | 60 | 66 | 7.100 ± 0.141 | 0.0600 ± 0.0141 |" in table
     assert "| baseline | 120 | 132 | 6.100 ± 0.141 | 0.1100 ± 0.0141 |" in table
 
 
 def test_finetune_stage_replaces_only_the_downstream_results(tmp_path, monkeypatch):
-    from tokdrop_keras.training import finetuning
-
     seen = []
 
     class Tuned:
@@ -157,19 +170,19 @@ def test_finetune_stage_replaces_only_the_downstream_results(tmp_path, monkeypat
             self.summary = {"dev_accuracy": 0.625, "test_accuracy": 0.75,
                             "finetune_seconds": 3.0, "epochs_run": 1}
 
-    monkeypatch.setattr(finetuning, "finetune", Tuned)
-    config = AblationConfig(output_dir=str(tmp_path), arm="random", seed=1,
-                            stage="finetune", finetune_steps=120,
-                            finetune_learning_rate=5e-5)
+    monkeypatch.setattr(study_run, "finetune", Tuned)
+    config = StudyConfig(output_dir=str(tmp_path), arms="random", seed=1,
+                         stage="finetune", finetune_steps=120,
+                         finetune_learning_rate=5e-5)
     arm_dir = os.path.join(tmp_path, "random", "seed1")
     os.makedirs(os.path.join(arm_dir, "export", "preset"))
     old = result(1, 5.9, 0.5, [(480, 400.0, 5.9, 0.1)])
     write_json(os.path.join(arm_dir, "result.json"), old)
-    new = ablation.run_ablation(config)
+    (new,) = study.run_arms(config).values()
     assert new["pretrain"] == run_directory.read_json(os.path.join(arm_dir, "result.json"))["pretrain"]
     assert new["pretrain"]["eval_loss"] == 5.9
     export = os.path.join(arm_dir, "export")
-    assert seen == [(task, 120, 16, 5e-5, export) for task in ablation.FINETUNE_TASKS]
+    assert seen == [(task, 120, 16, 5e-5, export) for task in study.TASKS]
     assert new["finetune"]["adjacent_sentences"] == {
         "dev_accuracy": 0.625, "test_accuracy": 0.75,
         "selected_test_accuracy": 0.75, "finetune_seconds": 3.0,
@@ -178,12 +191,10 @@ def test_finetune_stage_replaces_only_the_downstream_results(tmp_path, monkeypat
         "runs": [{"finetune_seed": 1, "dev_accuracy": 0.625, "test_accuracy": 0.75,
                   "finetune_seconds": 3.0}],
     }
-    assert ablation.recipe_label(new) == "120 steps, batch 16, S=64, lr 5e-05"
+    assert tables.recipe_label(new) == "120 steps, batch 16, S=64, lr 5e-05"
 
 
 def test_more_fine_tuning_runs_keep_the_recorded_one(tmp_path, monkeypatch):
-    from tokdrop_keras.training import finetuning
-
     # Fine-tuning seed -> (dev, test): seed 2001 has the best dev accuracy.
     accuracies = {1001: (0.55, 0.60), 2001: (0.70, 0.64), 3001: (0.60, 0.70)}
     seen = []
@@ -195,19 +206,19 @@ def test_more_fine_tuning_runs_keep_the_recorded_one(tmp_path, monkeypatch):
             self.summary = {"dev_accuracy": dev, "test_accuracy": test,
                             "finetune_seconds": 2.0}
 
-    monkeypatch.setattr(finetuning, "finetune", Tuned)
+    monkeypatch.setattr(study_run, "finetune", Tuned)
     arm_dir = os.path.join(tmp_path, "random", "seed1")
     os.makedirs(os.path.join(arm_dir, "export", "preset"))
-    config = AblationConfig(output_dir=str(tmp_path), arm="random", seed=1,
-                            stage="finetune", finetune_runs=3)
+    config = StudyConfig(output_dir=str(tmp_path), arms="random", seed=1,
+                         stage="finetune", finetune_runs=3)
     assert config.finetune_seeds() == [1, 1001, 2001]
     recorded = result(1, 5.9, 0.5, [(480, 400.0, 5.9, 0.1)],
                       recipe=config.finetune_recipe())
-    recorded["finetune"]["sentiment"]["finetune_seconds"] = 4.0
+    recorded["finetune"]["sentiment"]["runs"][0]["finetune_seconds"] = 4.0
     recorded["finetune"]["adjacent_sentences"]["recipe"]["finetune_steps"] = 10
     write_json(os.path.join(arm_dir, "result.json"), recorded)
     accuracies[1] = (0.40, 0.40)  # adjacent sentences' run 0 is done again
-    new = ablation.run_ablation(config)
+    (new,) = study.run_arms(config).values()
     # Sentiment's recorded run (seed 1, same recipe) is kept; adjacent
     # sentences' was of another recipe, so all three run.
     assert seen == [("sentiment", 1001), ("sentiment", 2001),
@@ -222,43 +233,16 @@ def test_more_fine_tuning_runs_keep_the_recorded_one(tmp_path, monkeypatch):
     assert sentiment["finetune_seconds"] == 8.0
     assert new["finetune"]["adjacent_sentences"]["test_accuracy"] == pytest.approx(
         (0.40 + 0.60 + 0.64) / 3)
-    assert ablation.recipe_label(new).endswith("lr 0.0001, mean of 3 runs")
+    assert tables.recipe_label(new).endswith("lr 0.0001, mean of 3 runs")
     # Run again: nothing left to fine-tune.
     seen.clear()
-    assert ablation.run_ablation(config)["finetune"] == new["finetune"]
+    assert study.run_arms(config)["random"]["finetune"] == new["finetune"]
     assert seen == []
-    table = ablation.ablation_table({"random": [new]})
+    table = tables.results_table({"random": [new]})
     assert ("| sentiment test accuracy of the run with the best dev accuracy "
             "(300 steps, batch 16, S=64, lr 0.0001, mean of 3 runs) | 0.640 (seeds 1) |") in table
     assert "| random | 1 | 0.500 / 0.500, 0.550 / 0.600, 0.700 / 0.640 |" in (
-        ablation.downstream_table({"random": [new]}))
-
-
-def test_a_rerun_lends_its_downstream_only_if_its_pretraining_is_the_record(tmp_path):
-    recorded, rerun = str(tmp_path / "recorded"), str(tmp_path / "rerun")
-    history = [(240, 300.0, 6.1, 0.08), (480, 600.0, 5.7, 0.1)]
-    write_json(os.path.join(recorded, "importance", "seed2", "result.json"),
-               dict(result(2, 5.7, 0.5, history), arm="importance"))
-    # Same losses and accuracies, other seconds; three fine-tuning runs.
-    slower = [(240, 380.0, 6.1, 0.08), (480, 760.0, 5.7, 0.1)]
-    again = dict(result(2, 5.7, 0.66, slower, median=1.6), arm="importance")
-    write_json(os.path.join(rerun, "importance", "seed2", "result.json"), again)
-    assert ablation.adopt_rerun_downstream(recorded, rerun) == [("importance", 2)]
-    merged = run_directory.read_json(os.path.join(recorded, "importance", "seed2", "result.json"))
-    assert merged["finetune"]["sentiment"]["test_accuracy"] == 0.66
-    assert merged["pretrain"]["median_step_seconds"] == 1.0  # the record's
-    assert merged["downstream_from"].endswith("rerun/importance/seed2/result.json")
-    # A rerun whose held-out loss differs at one evaluation is refused.
-    drifted = [(240, 380.0, 6.1, 0.08), (480, 760.0, 5.7001, 0.1)]
-    write_json(os.path.join(rerun, "importance", "seed2", "result.json"),
-               dict(result(2, 5.7, 0.7, drifted), arm="importance"))
-    with pytest.raises(ValueError, match="at step 480 the record has held-out loss 5.7"):
-        ablation.adopt_rerun_downstream(recorded, rerun)
-    # So is one with no record to join.
-    write_json(os.path.join(rerun, "importance", "seed2", "result.json"), again)
-    write_json(os.path.join(rerun, "random", "seed0", "result.json"), result(0, 5.6, 0.7, history))
-    with pytest.raises(ValueError, match="random seed 0 of .* has no recorded run"):
-        ablation.adopt_rerun_downstream(recorded, rerun)
+        tables.downstream_table({"random": [new]}))
 
 
 def test_table_compares_first_fine_tuning_runs_across_results_with_and_without_repeats():
@@ -270,7 +254,7 @@ def test_table_compares_first_fine_tuning_runs_across_results_with_and_without_r
         task["runs"] = [{"finetune_seed": seed, "dev_accuracy": dev, "test_accuracy": test}
                         for seed, dev, test in ((0, 0.5, 0.52), (1000, 0.7, 0.68), (2000, 0.6, 0.62))]
         task.update(dev_accuracy=0.6, test_accuracy=0.6067, selected_test_accuracy=0.68)
-    table = ablation.ablation_table({"random": [repeated, single]})
+    table = tables.results_table({"random": [repeated, single]})
     recipe_text = "80 steps, batch 16, S=64, lr 0.0002"
     # Both results' first runs (0.52 and 0.60): mean 0.56, sd 0.057.
     assert (f"| sentiment test accuracy ({recipe_text}, first fine-tuning run) | "
@@ -280,3 +264,56 @@ def test_table_compares_first_fine_tuning_runs_across_results_with_and_without_r
     assert (f"| sentiment test accuracy of the run with the best dev accuracy "
             f"({recipe_text}, mean of 3 runs) | 0.680 (seeds 0) |") in table
     assert f"({recipe_text}) |" not in table  # no rows for the recipe without a run count
+
+
+def test_time_to_loss_interpolates_between_evaluations():
+    history = [(10, 100.0, 8.0, 0.1), (20, 200.0, 6.0, 0.2), (30, 300.0, 5.0, 0.3)]
+    assert tables.time_to_loss(history, 7.0) == pytest.approx(150.0)
+    assert tables.time_to_loss(history, 8.5) == pytest.approx(100.0)
+    assert tables.time_to_loss(history, 4.0) is None
+
+
+def test_the_report_covers_every_result_written(tmp_path):
+    with pytest.raises(ValueError, match="No results under"):
+        study.write_report(str(tmp_path))
+    history = [(4, 4.0, 8.0, 0.03), (8, 8.0, 7.0, 0.05)]
+    write_json(os.path.join(tmp_path, "baseline", "seed0", "result.json"),
+               result(0, 7.0, 0.5, history, median=1.0))
+    write_json(os.path.join(tmp_path, "random", "seed0", "result.json"),
+               result(0, 7.2, 0.5, [(4, 3.0, 8.1, 0.03), (8, 6.0, 7.2, 0.05)], median=0.75))
+    report = study.write_report(str(tmp_path), str(tmp_path / "images"))
+    assert "| held-out MLM loss (full model) | 7.000 | 7.200 |" in report
+    assert "| median step time / the same seed's baseline's | — | 0.750 (n=1) |" in report
+    assert "| random | 8 | 6 | 7.200 | 0.0500 |" in report
+    assert open(tmp_path / "report.md").read() == report
+    assert os.listdir(tmp_path / "images") == ["ablation_loss_vs_time.png"]
+    saved = run_directory.read_json(os.path.join(tmp_path, "report.json"))
+    assert saved["random"][0]["pretrain"]["eval_loss"] == 7.2
+
+
+def test_the_demo_runs_both_arms_and_reports(tmp_path):
+    config = study.DemoConfig(
+        output_dir=str(tmp_path), architecture="distil_bert", size="nano",
+        num_layers=2, seq_length=32, batch_size=4, steps=4, evaluations=2,
+        eval_steps=1, saved_model=False, transformers=False, finetune_steps=2,
+        finetune_seq_length=32,
+    )
+    results, report = study.run_study(config)
+    assert set(results) == {"baseline", "importance"}
+    for arm, record in results.items():
+        assert record["pretrain"]["steps"] == 4
+        assert [step for step, *_ in record["pretrain"]["eval_history"]] == [2, 4]
+        assert set(record["finetune"]) == {"sentiment"}
+        assert record["finetune"]["sentiment"]["recipe"]["finetune_steps"] == 2
+        assert run_directory.read_json(
+            os.path.join(tmp_path, arm, "seed0", "result.json")) == json.loads(json.dumps(record))
+    # The importance arm's table learned; snapshots at the start and at
+    # each evaluation.
+    snapshots = np.load(os.path.join(tmp_path, "importance", "seed0", "importance_snapshots.npz"))
+    assert list(snapshots["steps"]) == [0, 2, 4]
+    assert (snapshots["tables"][0] == 10.0).all()
+    assert (snapshots["tables"][-1] < 10.0).any()
+    assert "| seeds | 0 | 0 |" in report
+    assert "(n=1) |" in report.split("median step time / the same seed's baseline's")[1].splitlines()[0]
+    assert {"ablation_loss_vs_time.png", "ablation_importance_evolution.png",
+            "ablation_importance.png", "report.md"} <= set(os.listdir(tmp_path))
