@@ -27,6 +27,8 @@ from tokdrop_keras.data.vocabulary import EMBEDDED_VOCABULARY_FILE
 from tokdrop_keras.data.vocabulary import bert_tokenizer
 from tokdrop_keras.data.vocabulary import train_vocabulary
 from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
+from tokdrop_keras.models.architectures import MERGES_HEADER
+from tokdrop_keras.models.architectures import TOKENIZER_FILES
 from tokdrop_keras.models.architectures import get_architecture
 from tokdrop_keras.models.checkpoints import find_checkpoint
 from tokdrop_keras.models.transformers_checkpoint import is_transformers_checkpoint
@@ -34,15 +36,8 @@ from tokdrop_keras.models.transformers_checkpoint import load_transformers_token
 from tokdrop_keras.special_tokens import special_token_ids
 
 TOKENIZER_KINDS = ("wordpiece", "byte_pair", "sentencepiece")
-BYTE_PAIR_VOCABULARY_FILE = "vocab.json"
-BYTE_PAIR_MERGES_FILE = "merges.txt"
-SENTENCEPIECE_FILE = "sentencepiece.bpe.model"
-# The files of each kind's vocabulary, in a folder.
-VOCABULARY_FILES = {
-    "wordpiece": ("vocab.txt",),
-    "byte_pair": (BYTE_PAIR_VOCABULARY_FILE, BYTE_PAIR_MERGES_FILE),
-    "sentencepiece": (SENTENCEPIECE_FILE,),
-}
+BYTE_PAIR_VOCABULARY_FILE, BYTE_PAIR_MERGES_FILE = TOKENIZER_FILES["byte_pair"]
+(SENTENCEPIECE_FILE,) = TOKENIZER_FILES["sentencepiece"]
 SHIPPED_VOCABULARIES = {
     "wordpiece": EMBEDDED_VOCABULARY_FILE,
     "byte_pair": os.path.join(ASSETS_DIR, "byte_pair"),
@@ -51,8 +46,6 @@ SHIPPED_VOCABULARIES = {
 # fairseq's special tokens (RoBERTa, XLM-R): ids 0-3, and `<mask>` last.
 FAIRSEQ_SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>")
 FAIRSEQ_MASK_TOKEN = "<mask>"
-# The merges file's first line in RoBERTa's (and Hugging Face's) files.
-MERGES_HEADER = "#version: 0.2"
 # SentencePiece's trainer skips longer sentences: documents are cut.
 SENTENCEPIECE_PIECE_CHARACTERS = 2_000
 
@@ -80,7 +73,7 @@ def _require_files(kind, paths):
     if missing:
         raise ValueError(
             f"The {kind} vocabulary is missing {missing}; a {kind} "
-            f"vocabulary is {list(VOCABULARY_FILES[kind])}."
+            f"vocabulary is {list(TOKENIZER_FILES[kind])}."
         )
 
 

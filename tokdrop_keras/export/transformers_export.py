@@ -20,10 +20,8 @@ from tokdrop_keras.models.transformers_checkpoint import CONFIG_FILE
 from tokdrop_keras.models.transformers_checkpoint import TOKENIZER_CONFIG_FILE
 from tokdrop_keras.models.transformers_checkpoint import WEIGHTS_FILE
 from tokdrop_keras.models.transformers_format import DISTIL_BERT_LAYER_NORM_EPSILON
-from tokdrop_keras.models.transformers_format import ENCODER_PREFIXES
-from tokdrop_keras.models.transformers_format import MASKED_LM_CLASSES
-from tokdrop_keras.models.transformers_format import MODEL_TYPES
 from tokdrop_keras.models.transformers_format import ROBERTA_HEAD_ACTIVATION
+from tokdrop_keras.models.architectures import MERGES_HEADER
 from tokdrop_keras.models.transformers_format import encoder_entries
 from tokdrop_keras.models.transformers_format import head_entries
 from tokdrop_keras.models.transformers_format import position_offset
@@ -31,14 +29,6 @@ from tokdrop_keras.models.transformers_format import token_type_embeddings_name
 from tokdrop_keras.special_tokens import check_tokenizer
 
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
-_MODEL_TYPE = {ours: theirs for theirs, ours in MODEL_TYPES.items()}
-# transformers' tokenizer classes (slow; AutoTokenizer picks the fast twin).
-TOKENIZER_CLASSES = {
-    "bert": "BertTokenizer",
-    "distil_bert": "DistilBertTokenizer",
-    "roberta": "RobertaTokenizer",
-    "xlm_roberta": "XLMRobertaTokenizer",
-}
 
 
 def check_transformers_numerics(masked_lm):
@@ -119,12 +109,13 @@ def transformers_config(masked_lm, tokenizer):
     """
     check_transformers_numerics(masked_lm)
     backbone = masked_lm.backbone
-    name = architecture_of(backbone).name
+    architecture = architecture_of(backbone)
+    name = architecture.name
     numerics = masked_lm.numerics
     pad = int(tokenizer.pad_token_id)
     common = dict(
-        architectures=[MASKED_LM_CLASSES[name]],
-        model_type=_MODEL_TYPE[name],
+        architectures=[architecture.transformers_masked_lm_class],
+        model_type=architecture.transformers_model_type,
         vocab_size=int(backbone.vocabulary_size),
         pad_token_id=pad,
         initializer_range=0.02,
@@ -195,8 +186,9 @@ def transformers_state_dict(masked_lm, pad_token_id):
     ```
     """
     backbone = masked_lm.backbone
-    name = architecture_of(backbone).name
-    prefix = ENCODER_PREFIXES[name]
+    architecture = architecture_of(backbone)
+    name = architecture.name
+    prefix = architecture.transformers_prefix
     offset = position_offset(name, pad_token_id)
 
     def value(entry):
@@ -217,45 +209,33 @@ def transformers_state_dict(masked_lm, pad_token_id):
 
 
 def _tokenizer_files(tokenizer, architecture, folder, max_length):
-    """Writes the tokenizer's files and returns its tokenizer_config.json
-    and special_tokens_map.json contents."""
-    if architecture in ("bert", "distil_bert"):
-        with filesystem.open_file(os.path.join(folder, "vocab.txt"), "w") as file:
+    """Writes the tokenizer's files (`architecture.tokenizer_files`) and
+    returns its tokenizer_config.json and special_tokens_map.json contents."""
+    kind = architecture.tokenizer_kind
+    paths = [os.path.join(folder, name) for name in architecture.tokenizer_files]
+    if kind == "wordpiece":
+        with filesystem.open_file(paths[0], "w") as file:
             file.write("\n".join(tokenizer.get_vocabulary()) + "\n")
-        special = dict(
-            unk_token=tokenizer.oov_token,
-            sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
-            mask_token="[MASK]",
-        )
         settings = dict(
             do_lower_case=bool(tokenizer.lowercase),
             strip_accents=bool(tokenizer.strip_accents),
             tokenize_chinese_chars=bool(tokenizer.split_on_cjk),
         )
-    elif architecture == "roberta":
+    elif kind == "byte_pair":
         vocabulary = {token: int(i) for token, i in tokenizer.vocabulary.items()}
-        with filesystem.open_file(os.path.join(folder, "vocab.json"), "w") as file:
+        with filesystem.open_file(paths[0], "w") as file:
             json.dump(vocabulary, file, ensure_ascii=False)
-        with filesystem.open_file(os.path.join(folder, "merges.txt"), "w") as file:
-            file.write("#version: 0.2\n" + "\n".join(tokenizer.merges) + "\n")
-        special = dict(
-            bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>",
-            pad_token="<pad>", cls_token="<s>", mask_token="<mask>",
-        )
+        with filesystem.open_file(paths[1], "w") as file:
+            file.write("\n".join([MERGES_HEADER, *tokenizer.merges]) + "\n")
         settings = dict(add_prefix_space=False, trim_offsets=True, errors="replace")
     else:
-        with filesystem.open_file(
-            os.path.join(folder, "sentencepiece.bpe.model"), "wb"
-        ) as file:
+        with filesystem.open_file(paths[0], "wb") as file:
             file.write(tokenizer.proto)
-        special = dict(
-            bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>",
-            pad_token="<pad>", cls_token="<s>", mask_token="<mask>",
-        )
         settings = {}
+    special = architecture.transformers_special_tokens
     settings = dict(
         settings,
-        tokenizer_class=TOKENIZER_CLASSES[architecture],
+        tokenizer_class=architecture.transformers_tokenizer_class,
         model_max_length=int(max_length),
         **special,
     )
@@ -310,7 +290,7 @@ def write_transformers_checkpoint(masked_lm, tokenizer, folder):
     """
     from safetensors.numpy import save
 
-    architecture = architecture_of(masked_lm.backbone).name
+    architecture = architecture_of(masked_lm.backbone)
     check_tokenizer(tokenizer, masked_lm.backbone)
     config = transformers_config(masked_lm, tokenizer)
     tensors = transformers_state_dict(masked_lm, config["pad_token_id"])

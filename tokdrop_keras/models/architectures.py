@@ -29,6 +29,29 @@ from tokdrop_keras.models.numerics import check_epsilon
 SEQUENCE_OUTPUT = "sequence_output"
 POOLED_OUTPUT = "pooled_output"
 
+# The files of each tokenizer kind's vocabulary in a folder: the shipped
+# ones, a checkpoint's and an export's `hf/` (transformers' names).
+TOKENIZER_FILES = {
+    "wordpiece": ("vocab.txt",),
+    "byte_pair": ("vocab.json", "merges.txt"),
+    "sentencepiece": ("sentencepiece.bpe.model",),
+}
+# The first line of a byte-pair merges file (RoBERTa's, transformers').
+MERGES_HEADER = "#version: 0.2"
+_FAIRSEQ_SPECIAL_TOKENS = dict(
+    bos_token="<s>", eos_token="</s>", unk_token="<unk>", sep_token="</s>",
+    pad_token="<pad>", cls_token="<s>", mask_token="<mask>",
+)
+# transformers' `special_tokens_map.json` of each tokenizer kind.
+TRANSFORMERS_SPECIAL_TOKENS = {
+    "wordpiece": dict(
+        unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]",
+        cls_token="[CLS]", mask_token="[MASK]",
+    ),
+    "byte_pair": _FAIRSEQ_SPECIAL_TOKENS,
+    "sentencepiece": _FAIRSEQ_SPECIAL_TOKENS,
+}
+
 
 class EncoderArchitecture:
     """How token dropping reads one keras-hub encoder architecture.
@@ -49,6 +72,14 @@ class EncoderArchitecture:
         tokenizer_class, masked_lm_class, masked_lm_preprocessor_class,
         classifier_class, classifier_preprocessor_class: the matching
             keras-hub classes.
+        mlm_head_activation, mlm_head_layer_norm_epsilon: the MLM head's
+            numerics in the architecture's own checkpoints.
+        transformers_model_type: `model_type` in a transformers
+            `config.json`.
+        transformers_masked_lm_class, transformers_tokenizer_class: the
+            transformers classes an export's `hf/` names.
+        transformers_prefix: the encoder's prefix in a transformers
+            `*ForMaskedLM` state dict.
 
     Example:
     ```python
@@ -60,6 +91,8 @@ class EncoderArchitecture:
     assert architecture.name == "roberta"
     assert architecture.input_keys == ("token_ids", "padding_mask")
     assert len(architecture.transformer_layers(backbone)) == 4
+    assert architecture.tokenizer_files == ("vocab.json", "merges.txt")
+    assert architecture.transformers_prefix == "roberta."
     ```
     """
 
@@ -78,6 +111,10 @@ class EncoderArchitecture:
         classifier_preprocessor_class,
         mlm_head_activation,
         mlm_head_layer_norm_epsilon,
+        transformers_model_type,
+        transformers_masked_lm_class,
+        transformers_tokenizer_class,
+        transformers_prefix,
     ):
         self.name = name
         self.backbone_class = backbone_class
@@ -92,11 +129,25 @@ class EncoderArchitecture:
         self.classifier_preprocessor_class = classifier_preprocessor_class
         self.mlm_head_activation = mlm_head_activation
         self.mlm_head_layer_norm_epsilon = mlm_head_layer_norm_epsilon
+        self.transformers_model_type = transformers_model_type
+        self.transformers_masked_lm_class = transformers_masked_lm_class
+        self.transformers_tokenizer_class = transformers_tokenizer_class
+        self.transformers_prefix = transformers_prefix
         self.token_ids_key = TOKEN_IDS
         self.padding_mask_key = PADDING_MASK
 
     def __repr__(self):
         return f"EncoderArchitecture({self.name!r})"
+
+    @property
+    def tokenizer_files(self):
+        """The file names of this architecture's vocabulary in a folder."""
+        return TOKENIZER_FILES[self.tokenizer_kind]
+
+    @property
+    def transformers_special_tokens(self):
+        """transformers' `special_tokens_map.json` for this tokenizer."""
+        return dict(TRANSFORMERS_SPECIAL_TOKENS[self.tokenizer_kind])
 
     def embeddings_output(self, backbone):
         """The symbolic tensor the first transformer layer takes."""
@@ -165,6 +216,10 @@ ARCHITECTURES = (
         classifier_preprocessor_class=_models.BertTextClassifierPreprocessor,
         mlm_head_activation="gelu_new",
         mlm_head_layer_norm_epsilon=1e-12,
+        transformers_model_type="bert",
+        transformers_masked_lm_class="BertForMaskedLM",
+        transformers_tokenizer_class="BertTokenizer",
+        transformers_prefix="bert.",
     ),
     EncoderArchitecture(
         name="xlm_roberta",
@@ -182,6 +237,10 @@ ARCHITECTURES = (
         ),
         mlm_head_activation="gelu",
         mlm_head_layer_norm_epsilon=1e-5,
+        transformers_model_type="xlm-roberta",
+        transformers_masked_lm_class="XLMRobertaForMaskedLM",
+        transformers_tokenizer_class="XLMRobertaTokenizer",
+        transformers_prefix="roberta.",
     ),
     EncoderArchitecture(
         name="roberta",
@@ -199,6 +258,10 @@ ARCHITECTURES = (
         ),
         mlm_head_activation="gelu",
         mlm_head_layer_norm_epsilon=1e-5,
+        transformers_model_type="roberta",
+        transformers_masked_lm_class="RobertaForMaskedLM",
+        transformers_tokenizer_class="RobertaTokenizer",
+        transformers_prefix="roberta.",
     ),
     EncoderArchitecture(
         name="distil_bert",
@@ -216,10 +279,16 @@ ARCHITECTURES = (
         ),
         mlm_head_activation="gelu",
         mlm_head_layer_norm_epsilon=1e-12,
+        transformers_model_type="distilbert",
+        transformers_masked_lm_class="DistilBertForMaskedLM",
+        transformers_tokenizer_class="DistilBertTokenizer",
+        transformers_prefix="distilbert.",
     ),
 )
 ARCHITECTURE_NAMES = ("bert", "roberta", "xlm_roberta", "distil_bert")
 assert sorted(ARCHITECTURE_NAMES) == sorted(a.name for a in ARCHITECTURES)
+# A transformers `config.json`'s `model_type` -> our architecture name.
+TRANSFORMERS_MODEL_TYPES = {a.transformers_model_type: a.name for a in ARCHITECTURES}
 
 
 def get_architecture(name):

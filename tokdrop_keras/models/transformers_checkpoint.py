@@ -18,10 +18,9 @@ import numpy as np
 
 import tokdrop_keras.filesystem as filesystem
 
+from tokdrop_keras.models.architectures import TRANSFORMERS_MODEL_TYPES
 from tokdrop_keras.models.architectures import get_architecture
 from tokdrop_keras.models.transformers_format import IGNORED_SUFFIXES
-from tokdrop_keras.models.transformers_format import ENCODER_PREFIXES
-from tokdrop_keras.models.transformers_format import MODEL_TYPES
 from tokdrop_keras.models.transformers_format import backbone_config
 from tokdrop_keras.models.transformers_format import encoder_entries
 from tokdrop_keras.models.transformers_format import head_entries
@@ -35,13 +34,6 @@ WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_INDEX_FILE = "model.safetensors.index.json"
 PYTORCH_WEIGHTS_FILE = "pytorch_model.bin"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-# The tokenizer files each architecture reads.
-TOKENIZER_FILES = {
-    "bert": ("vocab.txt",),
-    "distil_bert": ("vocab.txt",),
-    "roberta": ("vocab.json", "merges.txt"),
-    "xlm_roberta": ("sentencepiece.bpe.model",),
-}
 
 
 def _say(message):
@@ -108,12 +100,12 @@ def read_transformers_config(path):
         raise ValueError(f"{path} holds no {CONFIG_FILE}.")
     config = _read_json(config_path)
     model_type = config.get("model_type")
-    if model_type not in MODEL_TYPES:
+    if model_type not in TRANSFORMERS_MODEL_TYPES:
         raise ValueError(
             f"{config_path}: model_type {model_type!r} is not supported; "
-            f"token dropping reads {sorted(MODEL_TYPES)}."
+            f"token dropping reads {sorted(TRANSFORMERS_MODEL_TYPES)}."
         )
-    return MODEL_TYPES[model_type], config
+    return TRANSFORMERS_MODEL_TYPES[model_type], config
 
 
 def read_transformers_tensors(path):
@@ -200,7 +192,10 @@ def load_transformers_tokenizer(path, architecture=None, sequence_length=None):
     path = os.fspath(path)
     if architecture is None:
         architecture = read_transformers_config(path)[0]
-    files = [os.path.join(path, name) for name in TOKENIZER_FILES[architecture]]
+    files = [
+        os.path.join(path, name)
+        for name in get_architecture(architecture).tokenizer_files
+    ]
     missing = [name for name in files if not filesystem.exists(name)]
     if missing:
         raise ValueError(
@@ -293,7 +288,7 @@ def load_transformers_weights(
     """
     backbone = model.backbone
     names = set(tensors)
-    prefix = ENCODER_PREFIXES[architecture]
+    prefix = get_architecture(architecture).transformers_prefix
     with_head = any(name.startswith(prefix) for name in names)
     if not with_head:
         prefix = ""  # a base model (BertModel, ...): no MLM head

@@ -17,27 +17,6 @@ embeddings and its bias is the head's `bias`.
 
 import numpy as np
 
-# config.json `model_type` -> our architecture name.
-MODEL_TYPES = {
-    "bert": "bert",
-    "roberta": "roberta",
-    "xlm-roberta": "xlm_roberta",
-    "distilbert": "distil_bert",
-}
-# Our architecture name -> transformers' masked-LM class and state-dict
-# prefix of the encoder.
-MASKED_LM_CLASSES = {
-    "bert": "BertForMaskedLM",
-    "roberta": "RobertaForMaskedLM",
-    "xlm_roberta": "XLMRobertaForMaskedLM",
-    "distil_bert": "DistilBertForMaskedLM",
-}
-ENCODER_PREFIXES = {
-    "bert": "bert.",
-    "roberta": "roberta.",
-    "xlm_roberta": "roberta.",
-    "distil_bert": "distilbert.",
-}
 # Buffers some checkpoints hold that are no weights.
 IGNORED_SUFFIXES = ("position_ids", "token_type_ids")
 

@@ -15,6 +15,7 @@ from tokdrop_keras.layers.token_drop import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.layers.token_drop import DEFAULT_RANDOM_FRACTION
 from tokdrop_keras.layers.token_drop import SELECTIONS
 from tokdrop_keras.layers.token_drop import check_selection
+from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
 
 CONFIG_VERSION = 1
 VERSION_KEY = "config_version"
@@ -25,8 +26,7 @@ BACKENDS = ("auto", "tensorflow", "jax")
 MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE = ("auto", "true", "false")
 BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
-# tokdrop_keras.models.ARCHITECTURE_NAMES, without importing the models.
-ARCHITECTURES = ("bert", "roberta", "xlm_roberta", "distil_bert")
+ARCHITECTURES = ARCHITECTURE_NAMES
 
 
 def setting(default, help, group=None, choices=None):
