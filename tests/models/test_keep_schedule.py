@@ -104,7 +104,7 @@ def test_a_saved_schedule_round_trips():
 
 
 def test_schedule_errors_at_construction():
-    with pytest.raises(ValueError, match="`keep_schedule` or `keep_tokens`"):
+    with pytest.raises(ValueError, match="`keep_schedule` or a fixed `keep_fraction` / `keep_tokens`"):
         schedule_model(KeepSchedule([0.5]), keep_tokens=4)
     with pytest.raises(ValueError, match="the baseline"):
         schedule_model(KeepSchedule([0.5]), token_drop=False)

@@ -40,7 +40,7 @@ def test_a_config_from_a_newer_version_is_refused():
         ({"keep_schedule": "staged:0.75,0"}, r"fractions must be in \(0, 1\]"),
         ({"keep_schedule": "linear:1.2,0.5"}, r"fractions must be in \(0, 1\]"),
         ({"keep_schedule": "staged:0.5,0.003"}, "keeps no token of a 128-token sequence"),
-        ({"keep_schedule": "staged:0.5,0.25", "keep_fraction": 0.3}, "`keep_schedule` or `keep_fraction`"),
+        ({"keep_schedule": "staged:0.5,0.25", "keep_fraction": 0.3}, "`keep_schedule` or a fixed `keep_fraction`"),
         ({"keep_schedule": "staged:0.5", "token_drop": False}, "the baseline"),
         ({"consistency_weight": -0.5}, "`consistency_weight` must be a number >= 0"),
         ({"consistency_weight": 1.0, "consistency_every": 0}, "`consistency_every` must be an int >= 1"),
@@ -126,3 +126,23 @@ def test_the_variants_reach_the_model():
     assert token_drop.keep_fraction == 0.75  # the schedule's first stage
     assert (model.consistency_weight, model.consistency_every) == (0.5, 3)
     assert model.token_drop_backbone.encoder_stack.attention_dropout == 0.0
+
+
+def test_the_token_drop_settings_are_the_declared_options():
+    import dataclasses
+
+    from tokdrop_keras.models.token_drop_options import OPTIONS
+    from tokdrop_keras.training.flags import build_parser
+
+    fields = {field.name: field for field in dataclasses.fields(tokdrop_keras.PretrainConfig)}
+    config_options = [option for option in OPTIONS if "config" in option.takers]
+    for option in config_options:
+        assert fields[option.name].default == option.default
+        assert fields[option.name].metadata["help"] == option.help
+        assert fields[option.name].metadata["group"] == "model"
+    config = tokdrop_keras.PretrainConfig(keep_schedule="staged:0.75,0.5", seed=3)
+    options = config.token_drop_options()
+    assert set(options) == {option.name for option in config_options} | {"seed"}
+    assert tuple(options["keep_schedule"].fractions) == (0.75, 0.5) and options["seed"] == 3
+    help_text = build_parser(tokdrop_keras.PretrainConfig).format_help()
+    assert "--consistency_every" in help_text and "--keep_schedule" in help_text

@@ -11,7 +11,7 @@ import os
 
 import tokdrop_keras.filesystem as filesystem
 
-PRESET_DIR = "preset"
+from tokdrop_keras.models.checkpoints import PRESET_DIR
 SAVED_MODEL_DIR = "saved_model"
 HF_DIR = "hf"
 IMPORTANCE_TABLE_FILE = "importance.tsv"

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tokdrop_keras.layers.token_drop import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.layers.token_drop import kept_token_count
 
 STAGED = "staged"
@@ -188,7 +189,8 @@ def check_schedule_options(
     Args:
         token_drop: bool. False for the baseline, which takes neither option.
         keep_schedule: a `KeepSchedule`, its config dict, or None.
-        keep_fraction: float. The kept fraction without a schedule.
+        keep_fraction: float. The kept fraction without a schedule (with
+            one: the default, or one of the schedule's fractions).
         keep_tokens: int or None. A fixed K, exclusive with a schedule.
         consistency_weight: float >= 0. ScTD's KL weight; 0 is off.
         consistency_every: int >= 1. Steps between consistency steps.
@@ -237,10 +239,13 @@ def check_schedule_options(
                 "`keep_schedule` must be a `KeepSchedule`, its config dict "
                 f"or None. Received: {keep_schedule!r}"
             )
-        if keep_tokens is not None:
+        # A saved model's fraction is one of its schedule's.
+        if keep_tokens is not None or keep_fraction not in (
+            DEFAULT_KEEP_FRACTION, *keep_schedule.fractions
+        ):
             raise ValueError(
-                "Pass `keep_schedule` or `keep_tokens`, not both: the "
-                "schedule sets the kept fraction."
+                "Pass `keep_schedule` or a fixed `keep_fraction` / "
+                "`keep_tokens`, not both: the schedule sets the kept fraction."
             )
         keep_fraction = keep_schedule.fraction_at(0)
         options = True

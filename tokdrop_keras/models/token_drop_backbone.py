@@ -15,39 +15,8 @@ from tokdrop_keras.models.encoder_stack import EncoderStack
 from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.layout import resolve_first_dropped_layer
-
-
-# The token-dropping arguments that `TokenDropBackbone` and
-# `TokenDropMaskedLM` share, each stored as an attribute of the same name.
-TOKEN_DROP_ARGUMENTS = (
-    "keep_fraction",
-    "keep_tokens",
-    "first_dropped_layer",
-    "selection",
-    "random_fraction",
-    "initial_importance",
-    "beta",
-    "always_keep_ids",
-    "always_drop_ids",
-    "seed",
-    "attention_dropout",
-)
-
-
-def token_drop_config(model):
-    """The `TOKEN_DROP_ARGUMENTS` of a model, for its `get_config`.
-
-    Example:
-    ```python
-    from tokdrop_keras.models.token_drop_backbone import token_drop_config
-    backbone = tokdrop_keras.models.backbone_for_size(
-        "nano", vocabulary_size=50, max_sequence_length=16
-    )
-    model = tokdrop_keras.TokenDropBackbone(backbone, keep_tokens=4)
-    assert token_drop_config(model)["keep_tokens"] == 4
-    ```
-    """
-    return {name: getattr(model, name) for name in TOKEN_DROP_ARGUMENTS}
+from tokdrop_keras.models.token_drop_options import BACKBONE
+from tokdrop_keras.models.token_drop_options import options_of
 
 
 @keras.saving.register_keras_serializable(package="tokdrop_keras")
@@ -254,7 +223,7 @@ class TokenDropBackbone(keras.Model):
         config.update(
             {
                 "backbone": keras.layers.serialize(self.backbone),
-                **token_drop_config(self),
+                **options_of(self, BACKBONE),
             }
         )
         return config

@@ -1,12 +1,7 @@
-import json
-import os
-import warnings
 
 import keras
 import keras_hub
 from keras import ops
-
-import tokdrop_keras.filesystem as filesystem
 
 from tokdrop_keras.backend import first_batch
 from tokdrop_keras.backend import default_jit_compile
@@ -17,32 +12,26 @@ from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
 from tokdrop_keras.layers.token_drop import DEFAULT_RANDOM_FRACTION
 from tokdrop_keras.layers.token_drop import IMPORTANCE
-from tokdrop_keras.layers.token_drop import check_selection
 from tokdrop_keras.metrics.kept_mask_fraction import KeptMaskFraction
 from tokdrop_keras.metrics.nonfinite_losses import NonFiniteLosses
 from tokdrop_keras.models.architectures import architecture_of
 from tokdrop_keras.models.batch_checks import check_masked_lm_batch
 from tokdrop_keras.models.architectures import check_backbone_class
+from tokdrop_keras.models.checkpoints import load_masked_lm
 from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
-from tokdrop_keras.models.layout import resolve_first_dropped_layer
 from tokdrop_keras.models.encoder_stack import EncoderStack
 from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
-from tokdrop_keras.models.token_drop_backbone import token_drop_config
-from tokdrop_keras.models.keep_schedule import KeepSchedule
+from tokdrop_keras.models.token_drop_options import MASKED_LM
+from tokdrop_keras.models.token_drop_options import check_token_drop_options
+from tokdrop_keras.models.token_drop_options import options_of
 from tokdrop_keras.models.keep_schedule import TrainStepSwitch
-from tokdrop_keras.models.keep_schedule import check_schedule_options
 from tokdrop_keras.models.numerics import KERAS_HUB_MLM_HEAD
-from tokdrop_keras.models.numerics import NUMERICS_FILE
-from tokdrop_keras.models.checkpoints import TRANSFORMERS
-from tokdrop_keras.models.checkpoints import find_checkpoint
-from tokdrop_keras.models.transformers_checkpoint import load_transformers_masked_lm
 from tokdrop_keras.models.numerics import check_activation
 from tokdrop_keras.models.numerics import encoder_activation_name
 from tokdrop_keras.models.numerics import encoder_epsilon
 from tokdrop_keras.models.numerics import set_encoder_numerics
 from tokdrop_keras.optimizers import bert_adamw
-from tokdrop_keras.special_tokens import check_tokenizer
 
 
 RANDOM_STATE_PREFIX = "random_state_"
@@ -159,9 +148,12 @@ class TokenDropMaskedLM(keras.Model):
         **kwargs,
     ):
         architecture = architecture_of(backbone)
-        keep_schedule, keep_fraction = check_schedule_options(
-            token_drop, keep_schedule, keep_fraction, keep_tokens,
-            consistency_weight, consistency_every,
+        # Both arms: a baseline's config is one its token-drop twin accepts.
+        keep_schedule, keep_fraction = check_token_drop_options(
+            len(architecture.transformer_layers(backbone)),
+            token_drop, keep_fraction, keep_tokens, first_dropped_layer,
+            selection, random_fraction, keep_schedule, consistency_weight,
+            consistency_every,
         )
         super().__init__(**kwargs)
         set_encoder_numerics(
@@ -192,14 +184,6 @@ class TokenDropMaskedLM(keras.Model):
             self.importance_tracker = self.token_drop_backbone.importance_tracker
             encoder_stack = self.token_drop_backbone.encoder_stack
         else:
-            # The same checks as the token-drop arm, so that a baseline's
-            # config is one its token-drop twin accepts.
-            check_keep(keep_fraction, keep_tokens)
-            check_selection(selection, random_fraction)
-            resolve_first_dropped_layer(
-                len(architecture.transformer_layers(backbone)),
-                first_dropped_layer,
-            )
             self.token_drop_backbone = None
             self.importance_tracker = ImportanceTracker(
                 vocabulary_size=backbone.vocabulary_size,
@@ -317,31 +301,7 @@ class TokenDropMaskedLM(keras.Model):
     def from_preset_with_tokenizer(cls, preset, token_drop=True, **kwargs):
         """`from_preset`, and the checkpoint's keras-hub tokenizer:
         `(model, tokenizer)`."""
-        kind, preset, _ = find_checkpoint(preset)
-        if kind == TRANSFORMERS:
-            return load_transformers_masked_lm(preset, cls, token_drop, **kwargs)
-        masked_lm = keras_hub.models.MaskedLM.from_preset(
-            preset, preprocessor=None
-        )
-        architecture_of(masked_lm.backbone)  # raises for other backbones
-        if not filesystem.exists(os.path.join(preset, "task.weights.h5")):
-            warnings.warn(
-                f"{preset} holds no masked-LM head weights (a backbone-only "
-                "preset): the MLM head starts from random weights."
-            )
-        numerics = dict(KERAS_HUB_MLM_HEAD)
-        numerics_path = os.path.join(preset, NUMERICS_FILE)
-        if filesystem.exists(numerics_path):
-            with filesystem.open_file(numerics_path) as file:
-                numerics = json.load(file)
-        numerics.update({k: kwargs.pop(k) for k in list(kwargs) if k in numerics})
-        tokenizer = keras_hub.tokenizers.Tokenizer.from_preset(preset)
-        ids = check_tokenizer(tokenizer, masked_lm.backbone)
-        model = cls(
-            masked_lm.backbone, token_drop=token_drop, **numerics, **ids, **kwargs
-        )
-        model.masked_lm_head.set_weights(masked_lm.masked_lm_head.get_weights())
-        return model, tokenizer
+        return load_masked_lm(preset, cls, token_drop, **kwargs)
 
     @property
     def input_keys(self):
@@ -676,16 +636,13 @@ class TokenDropMaskedLM(keras.Model):
         config.update(
             {
                 "backbone": keras.layers.serialize(self.backbone),
-                "token_drop": self.token_drop,
-                **token_drop_config(self),
+                **options_of(self, MASKED_LM),
                 **self.numerics,
                 "keep_schedule": (
                     None
                     if self.keep_schedule is None
                     else self.keep_schedule.get_config()
                 ),
-                "consistency_weight": self.consistency_weight,
-                "consistency_every": self.consistency_every,
             }
         )
         return config

@@ -9,13 +9,10 @@ are the defaults and the command-line flags (`tokdrop_keras.training.flags`).
 import dataclasses
 import typing
 
-from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
-from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
-from tokdrop_keras.layers.token_drop import DEFAULT_KEEP_FRACTION
-from tokdrop_keras.layers.token_drop import DEFAULT_RANDOM_FRACTION
-from tokdrop_keras.layers.token_drop import SELECTIONS
-from tokdrop_keras.layers.token_drop import check_selection
 from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
+from tokdrop_keras.models.token_drop_options import CONFIG
+from tokdrop_keras.models.token_drop_options import OPTIONS_BY_NAME
+from tokdrop_keras.models.token_drop_options import option_names
 
 CONFIG_VERSION = 1
 VERSION_KEY = "config_version"
@@ -57,6 +54,13 @@ def setting(default, help, group=None, choices=None):
         default=default,
         metadata={"help": help, "group": group, "choices": choices},
     )
+
+
+def option_setting(name):
+    """The `setting` of a token-dropping option: its default and help from
+    `tokdrop_keras.models.token_drop_options`, in the "model" group."""
+    option = OPTIONS_BY_NAME[name]
+    return setting(option.default, option.help, "model", option.choices)
 
 
 def _check_positive(config, names):
@@ -204,17 +208,18 @@ class PretrainConfig(Config):
     num_heads: typing.Optional[int] = setting(None, "overrides the size", "model")
     intermediate_dim: typing.Optional[int] = setting(None, "overrides the size", "model")
     dropout: float = setting(0.1, "dropout rate of the backbone", "model")
-    attention_dropout: typing.Optional[float] = setting(None, "attention-probability dropout apart from the hidden dropout (default: dropout, BERT's recipe); 0 keeps training on the fused attention kernel", "model")
-    token_drop: bool = setting(True, "token dropping; --notoken_drop trains the full-length baseline", "model")
-    keep_fraction: float = setting(DEFAULT_KEEP_FRACTION, "share of each sequence the middle layers keep", "model")
-    first_dropped_layer: typing.Optional[int] = setting(None, "first layer on kept tokens only (default: num_layers // 2)", "model")
-    selection: str = setting("importance", "which tokens the middle layers keep: importance (the table's highest) | random | mixed", "model", SELECTIONS)
-    random_fraction: float = setting(DEFAULT_RANDOM_FRACTION, "share of the kept tokens a mixed selection picks at random", "model")
-    keep_schedule: typing.Optional[str] = setting(None, "kept fraction over training instead of keep_fraction: staged:F1,F2,... (equal stages) or linear:START,END[,NUM_VALUES]; one compiled step per fraction", "model")
-    consistency_weight: float = setting(0.0, "ScTD: weight of the KL from the full model's MLM distribution to the token-drop model's (0 = off)", "model")
-    consistency_every: int = setting(1, "ScTD: steps between consistency steps (full-length forward on the same batch)", "model")
-    initial_importance: float = setting(DEFAULT_INITIAL_IMPORTANCE, "initial importance-table value", "model")
-    beta: float = setting(DEFAULT_BETA, "EMA decay of the importance table", "model")
+    # Token dropping: defaults and help from tokdrop_keras.models.token_drop_options.
+    attention_dropout: typing.Optional[float] = option_setting("attention_dropout")
+    token_drop: bool = option_setting("token_drop")
+    keep_fraction: float = option_setting("keep_fraction")
+    first_dropped_layer: typing.Optional[int] = option_setting("first_dropped_layer")
+    selection: str = option_setting("selection")
+    random_fraction: float = option_setting("random_fraction")
+    initial_importance: float = option_setting("initial_importance")
+    beta: float = option_setting("beta")
+    keep_schedule: typing.Optional[str] = option_setting("keep_schedule")
+    consistency_weight: float = option_setting("consistency_weight")
+    consistency_every: int = option_setting("consistency_every")
 
     # Data.
     data: str = setting("embedded", "embedded | text glob (gs:// ok) | tfrecord:GLOB | model_garden:GLOB | tfds:NAME", "data")
@@ -309,22 +314,13 @@ class PretrainConfig(Config):
             return None
         return KeepSchedule.from_spec(self.keep_schedule, self.steps)
 
-    def check_schedule_options(self):
-        """Checks `keep_schedule` and the consistency settings."""
-        from tokdrop_keras.models.keep_schedule import check_schedule_options
-
-        schedule = self.parsed_keep_schedule()
-        if schedule is not None:
-            schedule.check_sequence_length(self.seq_length)
-            if self.keep_fraction != DEFAULT_KEEP_FRACTION:
-                raise ValueError(
-                    "Pass `keep_schedule` or `keep_fraction`, not both: the "
-                    "schedule sets the kept fraction."
-                )
-        check_schedule_options(
-            self.token_drop, schedule, self.keep_fraction, None,
-            self.consistency_weight, self.consistency_every,
-        )
+    def token_drop_options(self):
+        """The token-dropping options of the model (`TokenDropMaskedLM`'s
+        arguments): every one this config has, the schedule parsed, and
+        the run's seed."""
+        options = {name: getattr(self, name) for name in option_names(CONFIG)}
+        options["keep_schedule"] = self.parsed_keep_schedule()
+        return dict(options, seed=self.seed)
 
     def validate(self):
         """Checks every setting that can be checked before training.
@@ -337,6 +333,7 @@ class PretrainConfig(Config):
         from tokdrop_keras.models.architectures import get_architecture
         from tokdrop_keras.models.layout import token_drop_layout
         from tokdrop_keras.models.sizes import size_config
+        from tokdrop_keras.models.token_drop_options import check_token_drop_options
 
         _check_choice(self, "architecture", ARCHITECTURES)
         if self.init_from:
@@ -379,14 +376,20 @@ class PretrainConfig(Config):
                 f"is 0. Received: attention_dropout={self.attention_dropout}, "
                 f"dropout={self.dropout}"
             )
+        schedule = self.parsed_keep_schedule()
+        check_token_drop_options(
+            shape["num_layers"], self.token_drop, self.keep_fraction, None,
+            self.first_dropped_layer, self.selection, self.random_fraction,
+            schedule, self.consistency_weight, self.consistency_every,
+        )
         token_drop_layout(
             shape["num_layers"],
             self.seq_length,
             keep_fraction=self.keep_fraction,
             first_dropped_layer=self.first_dropped_layer,
         )
-        check_selection(self.selection, self.random_fraction)
-        self.check_schedule_options()
+        if schedule is not None:
+            schedule.check_sequence_length(self.seq_length)
         # Keras epochs are the checkpoint intervals; a partial last one would
         # train past `steps` (and past the end of the learning-rate schedule).
         if self.steps > self.checkpoint_every and self.steps % self.checkpoint_every:

@@ -120,20 +120,7 @@ def build_masked_lm(config, tokenizer):
     assert model.always_drop_ids == [tokenizer.pad_token_id]  # <pad>: 1
     ```
     """
-    options = dict(
-        token_drop=config.token_drop,
-        keep_fraction=config.keep_fraction,
-        first_dropped_layer=config.first_dropped_layer,
-        selection=config.selection,
-        random_fraction=config.random_fraction,
-        keep_schedule=config.parsed_keep_schedule(),
-        consistency_weight=config.consistency_weight,
-        consistency_every=config.consistency_every,
-        attention_dropout=config.attention_dropout,
-        initial_importance=config.initial_importance,
-        beta=config.beta,
-        seed=config.seed,
-    )
+    options = config.token_drop_options()
     if config.init_from:
         model = continued_masked_lm(config, tokenizer, **options)
     else:
