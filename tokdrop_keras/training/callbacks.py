@@ -62,6 +62,23 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
             self.stopped_at_step = int(self.model.optimizer.iterations.numpy())
             self.model.stop_training = True
 
+    def raise_if_stopped(self, saved_step=None, model_dir=None):
+        """Raises `NonFiniteLossError` if training was stopped, naming the
+        step and the last good checkpoint (`saved_step` in `model_dir`)."""
+        if self.stopped_at_step is None:
+            return
+        raise NonFiniteLossError(
+            f"The training loss became non-finite at step "
+            f"{self.stopped_at_step} (too high a learning rate?); training "
+            "stopped there and nothing was exported. "
+            + (
+                f"The last good checkpoint (step {saved_step}) in {model_dir} "
+                "is intact."
+                if saved_step
+                else "No checkpoint had been written."
+            )
+        )
+
 
 class TrainingLog(keras.callbacks.Callback):
     """Step times, throughput and the loss curve of a pretraining run.
@@ -172,3 +189,19 @@ class TrainingLog(keras.callbacks.Callback):
         before any step."""
         times = self.step_seconds[skip:] or self.step_seconds
         return statistics.median(times) if times else None
+
+    def summary(self, losses):
+        """The run summary's timing and loss entries; `losses` are `fit`'s
+        per-epoch training losses (`history.history["loss"]`)."""
+        step_seconds = self.median_step_seconds()
+        return {
+            "median_step_seconds": step_seconds,
+            "tokens_per_second": (
+                self.batch_size * self.sequence_length / step_seconds
+                if step_seconds
+                else None
+            ),
+            "loss_history": self.history,
+            "eval_history": self.evaluations,
+            "final_train_loss": losses[-1] if losses else None,
+        }

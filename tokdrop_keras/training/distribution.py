@@ -103,6 +103,25 @@ def make_strategy(name, tpu=""):
     return tf.distribute.TPUStrategy(resolver)
 
 
+def check_batch_size(batch_size, strategy, name):
+    """Raises unless the global `batch_size` splits evenly over the
+    replicas of `strategy` (called `name`).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.distribution import check_batch_size
+    strategy = tokdrop_keras.training.make_strategy("default")
+    check_batch_size(3, strategy, "default")  # one replica
+    ```
+    """
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise ValueError(
+            f"`batch_size={batch_size}` does not split over the {replicas} "
+            f"replicas of strategy {name!r}; use a multiple of {replicas}."
+        )
+
+
 def _mirrored_strategy():
     """A `MirroredStrategy` over all GPUs; without any, all (logical) CPUs.
 

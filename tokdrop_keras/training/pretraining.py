@@ -1,5 +1,6 @@
 """`pretrain(config)`: one masked-LM pretraining run, top to bottom."""
 
+import contextlib
 import dataclasses
 import os
 import sys
@@ -24,9 +25,9 @@ from tokdrop_keras.models.token_drop_masked_lm import TokenDropMaskedLM
 from tokdrop_keras.optimizers import bert_adamw
 from tokdrop_keras.special_tokens import special_token_ids
 from tokdrop_keras.special_tokens import tokens_by_id
-from tokdrop_keras.training.callbacks import NonFiniteLossError
 from tokdrop_keras.training.callbacks import StopOnNonFiniteLoss
 from tokdrop_keras.training.callbacks import TrainingLog
+from tokdrop_keras.training.distribution import check_batch_size
 from tokdrop_keras.training.distribution import make_strategy
 from tokdrop_keras.training.run_directory import LOG_DIR
 from tokdrop_keras.training.run_directory import RunDirectory
@@ -234,6 +235,72 @@ def _data_loss_error():
     return tf.errors.DataLossError
 
 
+@contextlib.contextmanager
+def global_dtype_policy(name):
+    """Keras' global dtype policy is `name` inside (`"none"`: as it is),
+    and the caller's again after.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.pretraining import global_dtype_policy
+    with global_dtype_policy("mixed_bfloat16"):
+        assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    ```
+    """
+    caller = keras.mixed_precision.global_policy()
+    if name != "none":
+        keras.mixed_precision.set_global_policy(name)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(caller)
+
+
+def pretraining_datasets(config, tokenizer):
+    """`(train, twin, eval)`: the training data, a twin of it (to check
+    the first batch without moving the training data's shuffles on), and
+    the held-out batches (or None), in the order of a fresh process.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.pretraining import pretraining_datasets
+    config = tokdrop_keras.PretrainConfig(seq_length=16, batch_size=2, eval_steps=3)
+    tokenizer = tokdrop_keras.load_tokenizer("bert")
+    train, twin, held_out = pretraining_datasets(config, tokenizer)
+    first = next(iter(train))[0]["token_ids"].numpy()
+    assert (next(iter(twin))[0]["token_ids"].numpy() == first).all()
+    assert first.shape == (2, 16) and len(list(held_out)) == 3
+    ```
+    """
+    # Their shuffles also read TensorFlow's global seed, which building a
+    # model sets: reset it, so that every run reads the data in the same
+    # order (the second arm of a comparison and a resumed run included).
+    reset_data_seed()
+    options = dict(
+        source=config.data,
+        sequence_length=config.seq_length,
+        batch_size=config.batch_size,
+        architecture=config.architecture,
+        tokenizer=tokenizer,
+        seed=config.seed,
+        max_sequence_length=config.seq_length,
+    )
+    with global_dtype_policy("float32"):  # the masking layers stay float32
+        train = pretraining_dataset(split="train", **options)
+        twin = pretraining_dataset(split="train", **options)
+        held_out = None
+        if has_validation_split(config.data):
+            held_out = (
+                pretraining_dataset(
+                    split="validation", repeat=False, shuffle=False, **options
+                )
+                .take(config.eval_steps)
+                .cache()
+            )
+    return train, twin, held_out
+
+
 def pretrain(config, callbacks=()):
     """Pretrains a masked LM with token dropping (or the baseline).
 
@@ -262,14 +329,6 @@ def pretrain(config, callbacks=()):
     assert result.summary["steps"] == 2
     ```
     """
-    caller_policy = keras.mixed_precision.global_policy()
-    try:
-        return _pretrain(config, callbacks)
-    finally:  # the run's dtype policy is its own, not the caller's
-        keras.mixed_precision.set_global_policy(caller_policy)
-
-
-def _pretrain(config, callbacks):
     # Everything that can fail on bad input fails here, before training.
     config.validate()
     config = config.resolved()  # the architecture of `init_from`
@@ -278,152 +337,90 @@ def _pretrain(config, callbacks):
     if run is not None:
         run.claim(config)
     strategy = make_strategy(config.strategy, config.tpu)
-    if config.batch_size % strategy.num_replicas_in_sync:
-        raise ValueError(
-            f"`batch_size={config.batch_size}` does not split over the "
-            f"{strategy.num_replicas_in_sync} replicas of strategy "
-            f"{config.strategy!r}; use a multiple of "
-            f"{strategy.num_replicas_in_sync}."
-        )
+    check_batch_size(config.batch_size, strategy, config.strategy)
     tokenizer = load_tokenizer(
         config.init_from or config.architecture, config.vocabulary
     )
-
-    # The model; a resumed run loads its latest checkpoint into it and
-    # continues the same data stream where it stopped. Built before the
-    # data: building it seeds TensorFlow (keras.utils.set_random_seed),
-    # which drops the kernels of tf.data pipelines built earlier (with them
-    # tf-text's SentencePiece model).
-    if config.mixed_precision != "none":
-        keras.mixed_precision.set_global_policy(config.mixed_precision)
-    with strategy.scope():
-        model = build_masked_lm(config, tokenizer)
-        if config.export_dir and config.transformers:
-            check_transformers_numerics(model)  # else the export would fail
-        model.optimizer.build(model.trainable_variables)
-        resumed_steps = run.restore(model) if run is not None else 0
-
-    # The data. Its shuffles also read TensorFlow's global seed, which
-    # building a model sets: reset it, so that every run reads the data in
-    # the order of a fresh process (the second arm of a comparison and a
-    # resumed run included).
-    reset_data_seed()
-    # The data pipeline's masking layers stay float32.
-    policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        data_options = dict(
-            source=config.data,
-            sequence_length=config.seq_length,
-            batch_size=config.batch_size,
-            architecture=config.architecture,
-            tokenizer=tokenizer,
-            seed=config.seed,
-            max_sequence_length=config.seq_length,
-        )
-        train_data = pretraining_dataset(split="train", **data_options)
-        # The first batch is checked on a twin of the training data: reading
-        # the training data itself would move its shuffles on.
-        twin_data = pretraining_dataset(split="train", **data_options)
-        eval_data = None
-        if has_validation_split(config.data):
-            eval_data = (
-                pretraining_dataset(
-                    split="validation", repeat=False, shuffle=False, **data_options
-                )
-                .take(config.eval_steps)
-                .cache()
-            )
-    finally:
-        keras.mixed_precision.set_global_policy(policy)
-    train_data = train_data.skip(resumed_steps)
-
-    # Callbacks: logs, checkpoints, TensorBoard.
-    log = TrainingLog(
-        batch_size=config.batch_size,
-        sequence_length=config.seq_length,
-        log_every=config.log_every,
-        log_dir=run.path(os.path.join(LOG_DIR, "throughput")) if run else None,
-    )
-    guard = StopOnNonFiniteLoss()
-    all_callbacks = [guard, log, *callbacks]
-    if run is not None:
-        all_callbacks += [
-            run.checkpoint_callback(),
-            keras.callbacks.TensorBoard(
-                run.path(LOG_DIR), update_freq=config.log_every
-            ),
-        ]
-
-    # Training: each Keras epoch is one checkpoint interval, with a
-    # full-model evaluation on the held-out split at its end.
-    interval = config.checkpoint_interval
-    start = time.perf_counter()
-    try:
-        model.check_first_batch(twin_data.skip(resumed_steps))
-        with strategy.scope():  # on JAX, fit shards batches by it
-            history = model.fit(
-                train_data,
-                check_first_batch=False,
-                initial_epoch=resumed_steps // interval,
-                epochs=-(-config.steps // interval),
-                steps_per_epoch=interval,
-                validation_data=eval_data,
-                callbacks=all_callbacks,
-                verbose=1 if sys.stdout.isatty() else 0,
-            )
-    except _data_loss_error() as error:
-        raise ValueError(_describe_data_loss(config, run, error)) from error
-    train_seconds = time.perf_counter() - start
-    if guard.stopped_at_step is not None:
-        saved = f"step {run.saved_step}" if run and run.saved_step else None
-        raise NonFiniteLossError(
-            f"The training loss became non-finite at step "
-            f"{guard.stopped_at_step} (too high a learning rate?); training "
-            "stopped there and nothing was exported. "
-            + (
-                f"The last good checkpoint ({saved}) in {config.model_dir} "
-                "is intact."
-                if saved
-                else "No checkpoint had been written."
-            )
-        )
-
-    # Summary, final evaluation, export.
-    step_seconds = log.median_step_seconds()
-    losses = history.history.get("loss")
-    summary = {
-        "config": config.to_dict(),
-        "token_drop": config.token_drop,
-        "steps": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
-        "resumed_from_step": resumed_steps,
-        "train_seconds": train_seconds,
-        "median_step_seconds": step_seconds,
-        "tokens_per_second": (
-            config.batch_size * config.seq_length / step_seconds
-            if step_seconds
-            else None
-        ),
-        "loss_history": log.history,
-        "eval_history": log.evaluations,
-        "final_train_loss": losses[-1] if losses else None,
-    }
-    if eval_data is not None:
+    with global_dtype_policy(config.mixed_precision):
+        # The model; a resumed run loads its latest checkpoint into it and
+        # continues the same data stream where it stopped. Built before the
+        # data: building it seeds TensorFlow (keras.utils.set_random_seed),
+        # which drops the kernels of tf.data pipelines built earlier (with
+        # them tf-text's SentencePiece model).
         with strategy.scope():
-            evaluation = model.evaluate(eval_data, return_dict=True, verbose=0)
-        summary["eval_loss"] = evaluation["loss"]
-        summary["eval_accuracy"] = evaluation["accuracy"]
-    if config.export_dir:
-        export_pretrained(
-            model,
-            tokenizer,
-            config.export_dir,
+            model = build_masked_lm(config, tokenizer)
+            if config.export_dir and config.transformers:
+                check_transformers_numerics(model)  # else the export would fail
+            model.optimizer.build(model.trainable_variables)
+            resumed_steps = run.restore(model) if run is not None else 0
+        train_data, twin_data, eval_data = pretraining_datasets(config, tokenizer)
+
+        # Callbacks: the non-finite-loss guard, logs, checkpoints, TensorBoard.
+        guard = StopOnNonFiniteLoss()
+        log = TrainingLog(
+            batch_size=config.batch_size,
             sequence_length=config.seq_length,
-            overwrite=config.overwrite,
-            saved_model=config.saved_model,
-            transformers=config.transformers,
+            log_every=config.log_every,
+            log_dir=run.path(os.path.join(LOG_DIR, "throughput")) if run else None,
         )
-        summary["export_dir"] = config.export_dir
+        all_callbacks = [guard, log, *callbacks]
+        if run is not None:
+            all_callbacks += [
+                run.checkpoint_callback(),
+                keras.callbacks.TensorBoard(
+                    run.path(LOG_DIR), update_freq=config.log_every
+                ),
+            ]
+
+        # Training: each Keras epoch is one checkpoint interval, with a
+        # full-model evaluation on the held-out split at its end. The first
+        # batch is checked on a twin of the training data (reading the
+        # training data itself would move its shuffles on).
+        interval = config.checkpoint_interval
+        start = time.perf_counter()
+        try:
+            model.check_first_batch(twin_data.skip(resumed_steps))
+            with strategy.scope():  # on JAX, fit shards batches by it
+                history = model.fit(
+                    train_data.skip(resumed_steps),
+                    check_first_batch=False,
+                    initial_epoch=resumed_steps // interval,
+                    epochs=-(-config.steps // interval),
+                    steps_per_epoch=interval,
+                    validation_data=eval_data,
+                    callbacks=all_callbacks,
+                    verbose=1 if sys.stdout.isatty() else 0,
+                )
+        except _data_loss_error() as error:
+            raise ValueError(_describe_data_loss(config, run, error)) from error
+        train_seconds = time.perf_counter() - start
+        guard.raise_if_stopped(run.saved_step if run else None, config.model_dir)
+
+        # Summary, final evaluation, export.
+        summary = dict(
+            config=config.to_dict(),
+            token_drop=config.token_drop,
+            steps=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+            resumed_from_step=resumed_steps,
+            train_seconds=train_seconds,
+            **log.summary(history.history.get("loss")),
+        )
+        if eval_data is not None:
+            with strategy.scope():
+                evaluation = model.evaluate(eval_data, return_dict=True, verbose=0)
+            summary["eval_loss"] = evaluation["loss"]
+            summary["eval_accuracy"] = evaluation["accuracy"]
+        if config.export_dir:
+            export_pretrained(
+                model,
+                tokenizer,
+                config.export_dir,
+                sequence_length=config.seq_length,
+                overwrite=config.overwrite,
+                saved_model=config.saved_model,
+                transformers=config.transformers,
+            )
+            summary["export_dir"] = config.export_dir
     if run is not None:
         run.write_summary(summary)
     return PretrainResult(model=model, tokenizer=tokenizer, summary=summary)
