@@ -24,16 +24,29 @@ OTHER_ARGUMENTS = {
 }
 
 
-@pytest.mark.parametrize("model_class, taker", [
-    (TokenDropBackbone, token_drop_options.BACKBONE),
-    (TokenDropMaskedLM, token_drop_options.MASKED_LM),
-])
-def test_constructors_take_the_declared_options_with_their_defaults(model_class, taker):
-    parameters = inspect.signature(model_class.__init__).parameters
-    assert set(parameters) - OTHER_ARGUMENTS[model_class] == set(option_names(taker))
+def test_the_backbone_takes_the_declared_options_with_their_defaults():
+    parameters = inspect.signature(TokenDropBackbone.__init__).parameters
+    assert set(parameters) - OTHER_ARGUMENTS[TokenDropBackbone] == set(
+        option_names(token_drop_options.BACKBONE))
     for option in OPTIONS:
-        if taker in option.takers:
+        if token_drop_options.BACKBONE in option.takers:
             assert parameters[option.name].default == option.default, option.name
+
+
+def test_the_masked_lm_names_its_own_options_and_passes_the_backbones_on():
+    parameters = inspect.signature(TokenDropMaskedLM.__init__).parameters
+    own = set(option_names(token_drop_options.MASKED_LM)) - set(
+        option_names(token_drop_options.BACKBONE))
+    assert set(parameters) - OTHER_ARGUMENTS[TokenDropMaskedLM] == own
+    for name in own:
+        assert parameters[name].default == token_drop_options.OPTIONS_BY_NAME[name].default
+    backbone = backbone_for_size("nano", vocabulary_size=30, max_sequence_length=8, num_layers=4)
+    model = TokenDropMaskedLM(backbone, keep_fraction=0.25, first_dropped_layer=1, name="mlm")
+    assert model.name == "mlm"
+    assert model.token_drop_backbone.keep_fraction == model.keep_fraction == 0.25
+    assert model.token_drop_backbone.first_dropped_layer == 1
+    with pytest.raises(ValueError, match="keep_fractions"):
+        TokenDropMaskedLM(backbone, keep_fractions=0.25)  # a typo is no option
 
 
 def test_every_option_a_model_takes_is_in_its_config():

@@ -7,22 +7,18 @@ from tokdrop_keras.backend import first_batch
 from tokdrop_keras.backend import default_jit_compile
 from tokdrop_keras.backend import sum_over_replicas
 from tokdrop_keras.inputs import MASK_POSITIONS
-from tokdrop_keras.layers.importance_tracker import DEFAULT_BETA
-from tokdrop_keras.layers.importance_tracker import DEFAULT_INITIAL_IMPORTANCE
 from tokdrop_keras.layers.importance_tracker import ImportanceTracker
-from tokdrop_keras.layers.token_drop import DEFAULT_RANDOM_FRACTION
-from tokdrop_keras.layers.token_drop import IMPORTANCE
 from tokdrop_keras.metrics.kept_mask_fraction import KeptMaskFraction
 from tokdrop_keras.metrics.nonfinite_losses import NonFiniteLosses
 from tokdrop_keras.models.architectures import architecture_of
 from tokdrop_keras.models.batch_checks import check_masked_lm_batch
 from tokdrop_keras.models.architectures import check_backbone_class
 from tokdrop_keras.models.checkpoints import load_masked_lm
-from tokdrop_keras.models.layout import DEFAULT_KEEP_FRACTION
 from tokdrop_keras.models.layout import check_keep
 from tokdrop_keras.models.encoder_stack import EncoderStack
 from tokdrop_keras.models.token_drop_backbone import TokenDropBackbone
 from tokdrop_keras.models.token_drop_options import MASKED_LM
+from tokdrop_keras.models.token_drop_options import backbone_options
 from tokdrop_keras.models.token_drop_options import check_token_drop_options
 from tokdrop_keras.models.token_drop_options import options_of
 from tokdrop_keras.models.keep_schedule import TrainStepSwitch
@@ -78,11 +74,6 @@ class TokenDropMaskedLM(keras.Model):
     Args:
         backbone: a keras-hub backbone (`keras_hub.models.BertBackbone`).
         token_drop: bool. `False` trains the full-length baseline.
-        keep_fraction, keep_tokens, first_dropped_layer, selection,
-        random_fraction, initial_importance, beta, always_keep_ids,
-        always_drop_ids, seed, attention_dropout: as in
-            `TokenDropBackbone` (the baseline uses only the table's and
-            `attention_dropout`; it checks the others).
         keep_schedule: `None` (keep `keep_fraction` throughout), or a
             `tokdrop_keras.models.KeepSchedule` (or its `get_config()`
             dict): the kept fraction per training step. `fit` follows it
@@ -97,7 +88,16 @@ class TokenDropMaskedLM(keras.Model):
             model's, at the masked positions. Defaults to `0.0` (off).
         consistency_every: int >= 1. Steps between consistency steps
             (counted from 0 by the optimizer's step). Defaults to `1`.
-        **kwargs: other keyword arguments of `keras.Model` (`name`, ...).
+        encoder_activation, encoder_layer_norm_epsilon, mlm_head_activation,
+        mlm_head_layer_norm_epsilon: the numerics a checkpoint fixes
+            (default: the backbone's and the architecture's).
+        **kwargs: `TokenDropBackbone`'s options (`keep_fraction`,
+            `keep_tokens`, `first_dropped_layer`, `selection`,
+            `random_fraction`, `initial_importance`, `beta`,
+            `always_keep_ids`, `always_drop_ids`, `seed`,
+            `attention_dropout`; the baseline uses only the table's and
+            `attention_dropout`, and checks the others), and `keras.Model`'s
+            (`name`, ...).
 
     Example:
     ```python
@@ -127,33 +127,26 @@ class TokenDropMaskedLM(keras.Model):
         self,
         backbone,
         token_drop=True,
-        keep_fraction=DEFAULT_KEEP_FRACTION,
-        keep_tokens=None,
-        first_dropped_layer=None,
-        selection=IMPORTANCE,
-        random_fraction=DEFAULT_RANDOM_FRACTION,
-        initial_importance=DEFAULT_INITIAL_IMPORTANCE,
-        beta=DEFAULT_BETA,
-        always_keep_ids=(),
-        always_drop_ids=(),
-        seed=None,
-        attention_dropout=None,
+        keep_schedule=None,
+        consistency_weight=0.0,
+        consistency_every=1,
         encoder_activation=None,
         encoder_layer_norm_epsilon=None,
         mlm_head_activation=None,
         mlm_head_layer_norm_epsilon=None,
-        keep_schedule=None,
-        consistency_weight=0.0,
-        consistency_every=1,
         **kwargs,
     ):
+        # `TokenDropBackbone`'s options, apart from `keras.Model`'s kwargs.
+        options = backbone_options(kwargs)
         architecture = architecture_of(backbone)
         # Both arms: a baseline's config is one its token-drop twin accepts.
-        keep_schedule, keep_fraction = check_token_drop_options(
+        keep_schedule, options["keep_fraction"] = check_token_drop_options(
             len(architecture.transformer_layers(backbone)),
-            token_drop, keep_fraction, keep_tokens, first_dropped_layer,
-            selection, random_fraction, keep_schedule, consistency_weight,
-            consistency_every,
+            token_drop=token_drop,
+            keep_schedule=keep_schedule,
+            consistency_weight=consistency_weight,
+            consistency_every=consistency_every,
+            **options,
         )
         super().__init__(**kwargs)
         set_encoder_numerics(
@@ -162,24 +155,9 @@ class TokenDropMaskedLM(keras.Model):
 
         # === Layers ===
         self.backbone = backbone
-        tracker_options = dict(
-            initial_importance=initial_importance,
-            beta=beta,
-            always_keep_ids=always_keep_ids,
-            always_drop_ids=always_drop_ids,
-        )
         if token_drop:
             self.token_drop_backbone = TokenDropBackbone(
-                backbone,
-                keep_fraction=keep_fraction,
-                keep_tokens=keep_tokens,
-                first_dropped_layer=first_dropped_layer,
-                selection=selection,
-                random_fraction=random_fraction,
-                seed=seed,
-                attention_dropout=attention_dropout,
-                name="token_drop_backbone",
-                **tracker_options,
+                backbone, name="token_drop_backbone", **options
             )
             self.importance_tracker = self.token_drop_backbone.importance_tracker
             encoder_stack = self.token_drop_backbone.encoder_stack
@@ -187,10 +165,13 @@ class TokenDropMaskedLM(keras.Model):
             self.token_drop_backbone = None
             self.importance_tracker = ImportanceTracker(
                 vocabulary_size=backbone.vocabulary_size,
+                initial_importance=options["initial_importance"],
+                beta=options["beta"],
+                always_keep_ids=options["always_keep_ids"],
+                always_drop_ids=options["always_drop_ids"],
                 name="importance_tracker",
-                **tracker_options,
             )
-            encoder_stack = EncoderStack(backbone, attention_dropout)
+            encoder_stack = EncoderStack(backbone, options["attention_dropout"])
         # The full-length encoder of the baseline, evaluation and ScTD's
         # full model: the backbone's layers on the same attention path.
         self.encoder_stack = encoder_stack
@@ -213,17 +194,13 @@ class TokenDropMaskedLM(keras.Model):
 
         # === Config ===
         self.token_drop = token_drop
-        self.keep_fraction = keep_fraction
-        self.keep_tokens = keep_tokens
-        self.first_dropped_layer = first_dropped_layer
-        self.selection = selection
-        self.random_fraction = float(random_fraction)
+        for name, value in options.items():
+            setattr(self, name, value)
+        self.random_fraction = float(self.random_fraction)
         self.initial_importance = self.importance_tracker.initial_importance
         self.beta = self.importance_tracker.beta
         self.always_keep_ids = list(self.importance_tracker.always_keep_ids)
         self.always_drop_ids = list(self.importance_tracker.always_drop_ids)
-        self.seed = seed
-        self.attention_dropout = attention_dropout
         self.encoder_activation = encoder_activation_name(backbone)
         self.encoder_layer_norm_epsilon = encoder_epsilon(backbone)
         self.mlm_head_activation = check_activation(

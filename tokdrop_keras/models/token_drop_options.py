@@ -27,10 +27,21 @@ MASKED_LM = "masked_lm"
 CONFIG = "config"
 _ALL = (BACKBONE, MASKED_LM, CONFIG)
 
-TokenDropOption = collections.namedtuple(
+class TokenDropOption(collections.namedtuple(
     "TokenDropOption", ("name", "default", "help", "takers", "choices"),
     defaults=(None,),
-)
+)):
+    """One token-dropping option: its name, default, help text, who takes
+    it (`"backbone"`, `"masked_lm"`, `"config"`) and its allowed values.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.token_drop_options import OPTIONS_BY_NAME
+    selection = OPTIONS_BY_NAME["selection"]
+    assert selection.default == "importance" and "random" in selection.choices
+    assert "config" in selection.takers
+    ```
+    """
 
 OPTIONS = (
     TokenDropOption("token_drop", True, "token dropping; --notoken_drop trains the full-length baseline", (MASKED_LM, CONFIG)),
@@ -84,25 +95,34 @@ def options_of(model, taker):
     return {name: getattr(model, name) for name in option_names(taker)}
 
 
-def check_token_drop_options(
-    num_layers,
-    token_drop=True,
-    keep_fraction=DEFAULT_KEEP_FRACTION,
-    keep_tokens=None,
-    first_dropped_layer=None,
-    selection=IMPORTANCE,
-    random_fraction=DEFAULT_RANDOM_FRACTION,
-    keep_schedule=None,
-    consistency_weight=0.0,
-    consistency_every=1,
-):
-    """Checks the token-dropping options of an encoder of `num_layers`
-    layers: the model checks them (both arms: a baseline's config is one
-    its token-drop twin accepts) and so does `PretrainConfig.validate`.
+def backbone_options(kwargs):
+    """Pops the `TokenDropBackbone` options out of `kwargs` (a model's
+    keyword arguments): `{name: the value given, or its default}`.
+
+    Example:
+    ```python
+    from tokdrop_keras.models.token_drop_options import backbone_options
+    kwargs = {"keep_fraction": 0.25, "name": "mlm"}
+    options = backbone_options(kwargs)
+    assert options["keep_fraction"] == 0.25 and options["selection"] == "importance"
+    assert kwargs == {"name": "mlm"}
+    ```
+    """
+    return {
+        option.name: kwargs.pop(option.name, option.default)
+        for option in OPTIONS
+        if BACKBONE in option.takers
+    }
+
+
+def check_token_drop_options(num_layers, **options):
+    """Checks the token-dropping `options` (any of `OPTIONS`; the others
+    at their defaults) of an encoder of `num_layers` layers: the masked LM
+    checks them in both arms (a baseline's config is one its token-drop
+    twin accepts), and so does `PretrainConfig.validate`.
 
     Returns:
-        `(keep_schedule, keep_fraction)`: the schedule as a `KeepSchedule`
-        (or None) and the fraction the first step keeps.
+        `(keep_schedule, keep_fraction)`, as `check_schedule_options`.
 
     Raises:
         ValueError: naming the first bad option.
@@ -118,11 +138,17 @@ def check_token_drop_options(
         assert "first_dropped_layer" in str(error)
     ```
     """
+    unknown = sorted(set(options) - set(OPTIONS_BY_NAME))
+    if unknown:
+        raise TypeError(f"Unknown token-dropping options {unknown}.")
+    values = {option.name: option.default for option in OPTIONS}
+    values.update(options)
     keep_schedule, keep_fraction = check_schedule_options(
-        token_drop, keep_schedule, keep_fraction, keep_tokens,
-        consistency_weight, consistency_every,
+        values["token_drop"], values["keep_schedule"], values["keep_fraction"],
+        values["keep_tokens"], values["consistency_weight"],
+        values["consistency_every"],
     )
-    check_keep(keep_fraction, keep_tokens)
-    check_selection(selection, random_fraction)
-    resolve_first_dropped_layer(num_layers, first_dropped_layer)
+    check_keep(keep_fraction, values["keep_tokens"])
+    check_selection(values["selection"], values["random_fraction"])
+    resolve_first_dropped_layer(num_layers, values["first_dropped_layer"])
     return keep_schedule, keep_fraction

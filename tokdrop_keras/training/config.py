@@ -58,7 +58,15 @@ def setting(default, help, group=None, choices=None):
 
 def option_setting(name):
     """The `setting` of a token-dropping option: its default and help from
-    `tokdrop_keras.models.token_drop_options`, in the "model" group."""
+    `tokdrop_keras.models.token_drop_options`, in the "model" group.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.config import option_setting
+    field = option_setting("beta")
+    assert field.default == 0.995 and field.metadata["group"] == "model"
+    ```
+    """
     option = OPTIONS_BY_NAME[name]
     return setting(option.default, option.help, "model", option.choices)
 
@@ -377,11 +385,7 @@ class PretrainConfig(Config):
                 f"dropout={self.dropout}"
             )
         schedule = self.parsed_keep_schedule()
-        check_token_drop_options(
-            shape["num_layers"], self.token_drop, self.keep_fraction, None,
-            self.first_dropped_layer, self.selection, self.random_fraction,
-            schedule, self.consistency_weight, self.consistency_every,
-        )
+        check_token_drop_options(shape["num_layers"], **self.token_drop_options())
         token_drop_layout(
             shape["num_layers"],
             self.seq_length,
