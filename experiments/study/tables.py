@@ -84,6 +84,7 @@ ROWS = (
     ("seeds", lambda r: None, None),
     ("pretraining steps", lambda r: r["pretrain"]["steps"], 0),
     ("median step time (s)", lambda r: r["pretrain"]["median_step_seconds"], 3),
+    ("tokens/s", lambda r: r["pretrain"].get("tokens_per_second"), 0),
     ("pretraining wall-clock, evaluations included (s)", lambda r: r["pretrain"]["train_seconds"], 0),
     ("held-out MLM loss (full model)", lambda r: r["pretrain"].get("eval_loss"), 3),
     ("held-out MLM accuracy (full model)", lambda r: r["pretrain"].get("eval_accuracy"), 4),
