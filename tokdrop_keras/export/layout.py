@@ -19,8 +19,8 @@ EXPORT_CONTENTS = (HF_DIR, IMPORTANCE_TABLE_FILE, PRESET_DIR, SAVED_MODEL_DIR)
 
 # Each part: (subfolder, the file that marks it, what it is).
 EXPORT_PARTS = {
-    "preset": (PRESET_DIR, "config.json", "keras-hub preset"),
-    "saved_model": (SAVED_MODEL_DIR, "saved_model.pb", "SavedModel"),
+    PRESET_DIR: (PRESET_DIR, "config.json", "keras-hub preset"),
+    SAVED_MODEL_DIR: (SAVED_MODEL_DIR, "saved_model.pb", "SavedModel"),
     "transformers": (HF_DIR, "model.safetensors", "Hugging Face checkpoint"),
 }
 

@@ -9,6 +9,8 @@ are the defaults and the command-line flags (`tokdrop_keras.training.flags`).
 import dataclasses
 import typing
 
+from tokdrop_keras.export.layout import PRESET_DIR
+from tokdrop_keras.export.layout import SAVED_MODEL_DIR
 from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
 from tokdrop_keras.models.token_drop_options import CONFIG
 from tokdrop_keras.models.token_drop_options import OPTIONS_BY_NAME
@@ -24,6 +26,8 @@ MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE = ("auto", "true", "false")
 BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
 ARCHITECTURES = ARCHITECTURE_NAMES
+# The export parts `finetune` can read the encoder from.
+ENCODER_PARTS = (PRESET_DIR, SAVED_MODEL_DIR)
 
 
 def setting(default, help, group=None, choices=None):
@@ -415,7 +419,7 @@ class FinetuneConfig(Config):
     """
 
     export_dir: typing.Optional[str] = setting(None, "an export_pretrained folder, or its preset/ or saved_model/ folder")
-    encoder: str = setting("preset", "which export format to fine-tune", choices=("preset", "saved_model"))
+    encoder: str = setting(PRESET_DIR, "which export format to fine-tune", choices=ENCODER_PARTS)
     task: str = setting("sentiment", "sentiment, or glue/TASK (tokdrop_keras.data.classification_tasks())")
     vocabulary: typing.Optional[str] = setting(None, "vocabulary the task data must match (default: the export's)")
     seq_length: int = setting(128, "tokens per example")
@@ -438,7 +442,7 @@ class FinetuneConfig(Config):
 
         if not self.export_dir:
             raise ValueError("`export_dir` is required: the folder to fine-tune.")
-        _check_choice(self, "encoder", ("preset", "saved_model"))
+        _check_choice(self, "encoder", ENCODER_PARTS)
         _check_choice(self, "task", tuple(classification_tasks()))
         _check_positive(
             self,

@@ -18,6 +18,8 @@ from tokdrop_keras.data.downstream import glue_dataset
 from tokdrop_keras.data.downstream import sentiment_dataset
 from tokdrop_keras.data.tokenizers import load_tokenizer
 from tokdrop_keras.models.architectures import architecture_of_tokenizer
+from tokdrop_keras.export.layout import PRESET_DIR
+from tokdrop_keras.export.layout import SAVED_MODEL_DIR
 from tokdrop_keras.export.layout import find_export_part
 from tokdrop_keras.export.saved_model import load_bert_saved_model
 from tokdrop_keras.training.run_directory import write_json
@@ -81,7 +83,7 @@ def export_tokenizer(config):
     ```
     """
     preset = find_export_part(
-        config.export_dir, "preset", required=config.encoder == "preset"
+        config.export_dir, PRESET_DIR, required=config.encoder == PRESET_DIR
     )
     if config.vocabulary is None:
         if preset is None:
@@ -139,9 +141,9 @@ def build_classifier(config):
         tokenizer, sequence_length=config.seq_length
     )
     num_classes = classification_tasks()[config.task]
-    if config.encoder == "preset":
+    if config.encoder == PRESET_DIR:
         classifier = architecture.classifier_class.from_preset(
-            find_export_part(config.export_dir, "preset"),
+            find_export_part(config.export_dir, PRESET_DIR),
             num_classes=num_classes,
             preprocessor=preprocessor,
         )
@@ -154,7 +156,7 @@ def build_classifier(config):
             "keras-hub preset (encoder='preset')."
         )
     encoder = load_bert_saved_model(
-        find_export_part(config.export_dir, "saved_model")
+        find_export_part(config.export_dir, SAVED_MODEL_DIR)
     )
     _check_sequence_length(
         config, encoder.get_layer("bert_saved_model").max_sequence_length
