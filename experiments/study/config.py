@@ -5,7 +5,7 @@ import os
 import typing
 
 from tokdrop_keras.export.layout import PRESET_DIR
-from tokdrop_keras.training.config import ARCHITECTURES
+from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
 from tokdrop_keras.training.config import Config
 from tokdrop_keras.training.config import FinetuneConfig
 from tokdrop_keras.training.config import PretrainConfig
@@ -47,7 +47,7 @@ class StudyConfig(Config):
     output_dir: str = setting("runs/ablation", "results of every arm and seed (ARM/seedN/)")
     arms: str = setting("importance", "comma-separated arms: " + ", ".join(ARMS))
     seed: int = setting(0, "seed of weights, data order and fine-tuning")
-    architecture: str = setting("bert", "keras-hub encoder", choices=ARCHITECTURES)
+    architecture: str = setting("bert", "keras-hub encoder", choices=ARCHITECTURE_NAMES)
     size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES")
     num_layers: typing.Optional[int] = setting(12, "overrides the size (12: five layers see only the kept tokens)")
     seq_length: int = setting(128, "tokens per sequence")

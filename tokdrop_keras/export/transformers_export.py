@@ -16,12 +16,12 @@ import numpy as np
 import tokdrop_keras.filesystem as filesystem
 
 from tokdrop_keras.models.architectures import architecture_of
+from tokdrop_keras.models.architectures import MERGES_HEADER
 from tokdrop_keras.models.transformers_checkpoint import CONFIG_FILE
 from tokdrop_keras.models.transformers_checkpoint import TOKENIZER_CONFIG_FILE
 from tokdrop_keras.models.transformers_checkpoint import WEIGHTS_FILE
 from tokdrop_keras.models.transformers_format import DISTIL_BERT_LAYER_NORM_EPSILON
 from tokdrop_keras.models.transformers_format import ROBERTA_HEAD_ACTIVATION
-from tokdrop_keras.models.architectures import MERGES_HEADER
 from tokdrop_keras.models.transformers_format import encoder_entries
 from tokdrop_keras.models.transformers_format import head_entries
 from tokdrop_keras.models.transformers_format import position_offset

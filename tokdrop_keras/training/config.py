@@ -25,7 +25,6 @@ BACKENDS = ("auto", "tensorflow", "jax")
 MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE = ("auto", "true", "false")
 BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
-ARCHITECTURES = ARCHITECTURE_NAMES
 # The export parts `finetune` can read the encoder from.
 ENCODER_PARTS = (PRESET_DIR, SAVED_MODEL_DIR)
 
@@ -213,7 +212,7 @@ class PretrainConfig(Config):
 
     # Model.
     init_from: typing.Optional[str] = setting(None, "continue pretraining a checkpoint: a Hugging Face folder (config.json, model.safetensors, tokenizer files), a keras-hub preset or an export of ours; architecture, sizes, dropout, activations and tokenizer come from it", "model")
-    architecture: str = setting("bert", "keras-hub encoder: bert | roberta | xlm_roberta | distil_bert", "model", ARCHITECTURES)
+    architecture: str = setting("bert", "keras-hub encoder: bert | roberta | xlm_roberta | distil_bert", "model", ARCHITECTURE_NAMES)
     size: str = setting("tiny", "model size, a row of tokdrop_keras.models.SIZES", "model")
     num_layers: typing.Optional[int] = setting(None, "overrides the size", "model")
     hidden_dim: typing.Optional[int] = setting(None, "overrides the size", "model")
@@ -347,7 +346,7 @@ class PretrainConfig(Config):
         from tokdrop_keras.models.sizes import size_config
         from tokdrop_keras.models.token_drop_options import check_token_drop_options
 
-        _check_choice(self, "architecture", ARCHITECTURES)
+        _check_choice(self, "architecture", ARCHITECTURE_NAMES)
         if self.init_from:
             shape = self._check_init_from()
         else:
@@ -388,16 +387,16 @@ class PretrainConfig(Config):
                 f"is 0. Received: attention_dropout={self.attention_dropout}, "
                 f"dropout={self.dropout}"
             )
-        schedule = self.parsed_keep_schedule()
-        check_token_drop_options(shape["num_layers"], **self.token_drop_options())
+        options = self.token_drop_options()
+        check_token_drop_options(shape["num_layers"], **options)
         token_drop_layout(
             shape["num_layers"],
             self.seq_length,
             keep_fraction=self.keep_fraction,
             first_dropped_layer=self.first_dropped_layer,
         )
-        if schedule is not None:
-            schedule.check_sequence_length(self.seq_length)
+        if options["keep_schedule"] is not None:
+            options["keep_schedule"].check_sequence_length(self.seq_length)
         # Keras epochs are the checkpoint intervals; a partial last one would
         # train past `steps` (and past the end of the learning-rate schedule).
         if self.steps > self.checkpoint_every and self.steps % self.checkpoint_every:
