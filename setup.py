@@ -37,6 +37,10 @@ setuptools.setup(
         "importlib_resources==7.1.0",
         # TensorBoard logs of experiments/pretrain.py.
         "tensorboard==2.21.0",
+        # The input pipeline without TensorFlow (data_pipeline="grain").
+        "grain==0.2.18",
+        "tokenizers==0.23.3",
+        "sentencepiece==0.2.3",
     ],
     extras_require={
         # Keras' JAX backend (KERAS_BACKEND=jax); on GPUs install the

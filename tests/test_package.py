@@ -18,7 +18,7 @@ ALLOWED = {
         "optimizers", "special_tokens",
     },
     # models.architectures: which tokenizer, inputs and packing each has.
-    "data": {"data", "inputs", "models", "special_tokens"},
+    "data": {"data", "filesystem", "inputs", "models", "special_tokens"},
     "export": {"backend", "export", "filesystem", "inputs", "models", "special_tokens"},
 }
 

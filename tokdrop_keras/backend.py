@@ -15,6 +15,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import sys
 
 FUSION_EMITTERS_FLAG = "--xla_cpu_use_fusion_emitters"
 # The TensorFlow release series the flag was measured on. XLA aborts the
@@ -242,6 +243,19 @@ def is_tf_dataset(x):
     return tf is not None and isinstance(x, tf.data.Dataset)
 
 
+def is_grain_dataset(x):
+    """Whether `x` is a Grain `MapDataset` or `IterDataset` (without
+    importing Grain where it is not installed).
+
+    Example:
+    ```python
+    assert not tokdrop_keras.backend.is_grain_dataset([1, 2])
+    ```
+    """
+    grain = sys.modules.get("grain")
+    return grain is not None and isinstance(x, (grain.MapDataset, grain.IterDataset))
+
+
 def first_batch(x, y=None, sample_weight=None):
     """`(x, y, sample_weight)` of the first batch `fit` would see, where it
     can be read without consuming the input (a `tf.data.Dataset`, a
@@ -260,6 +274,9 @@ def first_batch(x, y=None, sample_weight=None):
 
     if is_tf_dataset(x):
         element = next(iter(x.take(1)), None)
+    elif is_grain_dataset(x):
+        # Each iterator starts afresh: reading one consumes nothing.
+        element = next(iter(x), None)
     elif isinstance(x, keras.utils.PyDataset):
         # Random access: reading batch 0 consumes nothing.
         element = x[0] if x.num_batches else None

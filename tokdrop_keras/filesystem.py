@@ -175,6 +175,27 @@ def copy(source, target, overwrite=False):
         shutil.copyfile(source, target)
 
 
+def glob(pattern):
+    """The sorted paths that match a glob `pattern`.
+
+    Example:
+    ```python
+    import tempfile
+    folder = tempfile.mkdtemp()
+    for name in ("b.txt", "a.txt", "c.md"):
+        open(os.path.join(folder, name), "w").close()
+    names = tokdrop_keras.filesystem.glob(os.path.join(folder, "*.txt"))
+    assert [os.path.basename(name) for name in names] == ["a.txt", "b.txt"]
+    ```
+    """
+    gfile = _gfile(pattern)
+    if gfile:
+        return sorted(gfile.glob(pattern))
+    import glob as glob_module
+
+    return sorted(glob_module.glob(pattern))
+
+
 def open_file(path, mode="r"):
     """Opens file `path` (a context manager, like `open`).
 

@@ -4,7 +4,9 @@ import gzip
 import os
 import warnings
 
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
+
+from tokdrop_keras.data.fingerprint import hash_bucket
 
 ASSETS_DIR = os.path.join(os.path.dirname(__file__), "assets")
 EMBEDDED_CORPUS_PATTERN = os.path.join(ASSETS_DIR, "pretrain", "*.txt.gz")
@@ -53,7 +55,7 @@ def match_files(file_patterns):
     """
     files = []
     for pattern in _as_list(file_patterns):
-        matches = sorted(tf.io.gfile.glob(pattern))
+        matches = filesystem.glob(pattern)
         if not matches:
             raise ValueError(f"No file matches {pattern!r}.")
         files.extend(matches)
@@ -61,7 +63,7 @@ def match_files(file_patterns):
 
 
 def _open(path):
-    handle = tf.io.gfile.GFile(path, "rb")
+    handle = filesystem.open_file(path, "rb")
     if path.endswith(".gz"):
         return gzip.GzipFile(fileobj=handle, mode="rb")
     return handle
@@ -166,7 +168,8 @@ def is_validation_document(text):
 
     About 2% of documents (1 in `VALIDATION_BUCKETS`), chosen by a
     fingerprint (FarmHash) of the document's text. Works on a Python string
-    and on string tensors, also inside `tf.data`.
+    (computed without TensorFlow, by `fingerprint.hash_bucket`) and on
+    string tensors, also inside `tf.data`.
 
     Args:
         text: a `str`, or a string tensor of documents.
@@ -183,12 +186,14 @@ def is_validation_document(text):
     assert held_out.numpy().tolist() == [True, False]
     ```
     """
-    held_out = tf.equal(
+    if isinstance(text, str):
+        # The same bucket as the graph's, computed without TensorFlow.
+        return hash_bucket(text, VALIDATION_BUCKETS) == 0
+    import tensorflow as tf
+
+    return tf.equal(
         tf.strings.to_hash_bucket_fast(text, VALIDATION_BUCKETS), 0
     )
-    if isinstance(text, str):
-        return bool(held_out)
-    return held_out
 
 
 def split_documents(documents, split):
@@ -215,6 +220,8 @@ def split_documents(documents, split):
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}; expected one of {SPLITS}.")
+    import tensorflow as tf
+
     if split == "all":
         return documents
     held_out = split == "validation"
@@ -252,6 +259,8 @@ def text_dataset(file_patterns, split="all"):
     patterns = _as_list(file_patterns)
     # Fail here on missing files or an empty corpus, before any training.
     next(read_documents(patterns))
+    import tensorflow as tf
+
     documents = tf.data.Dataset.from_generator(
         lambda: read_documents(patterns),
         output_signature=tf.TensorSpec([], tf.string),

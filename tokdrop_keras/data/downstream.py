@@ -2,11 +2,7 @@
 
 import collections
 
-import tensorflow as tf
-
-from tokdrop_keras.data.tfds_builders import read_sentiment
-from tokdrop_keras.data.tfds_builders import tfds_builder
-
+from tokdrop_keras.data.sentiment import read_sentiment
 from tokdrop_keras.data.adjacent_sentences import ADJACENT_SENTENCES_TASK
 
 SENTIMENT_TASK = "sentiment"
@@ -105,6 +101,8 @@ def sentiment_dataset(split="train"):
     ```
     """
     sentences, labels = read_sentiment(split)
+    import tensorflow as tf
+
     return tf.data.Dataset.from_tensor_slices(
         (tf.constant(sentences), tf.constant(labels, "int32"))
     )
@@ -151,6 +149,10 @@ def glue_dataset(task, split="train", data_dir=None):
             f"{sorted(GLUE_TASKS)}."
         )
     names = GLUE_TASKS[task].text_features
+    import tensorflow as tf
+
+    from tokdrop_keras.data.tfds_builders import tfds_builder
+
     builder = tfds_builder(f"glue/{task}", data_dir=data_dir)
     return builder.as_dataset(split=split).map(
         lambda example: glue_features(example, names),

@@ -9,20 +9,8 @@ from tokdrop_keras.inputs import PADDING_MASK
 from tokdrop_keras.inputs import SEGMENT_IDS
 from tokdrop_keras.inputs import TOKEN_IDS
 from tokdrop_keras.inputs import MASK_RATE
+from tokdrop_keras.data.numpy_masking import max_predictions_for
 from tokdrop_keras.special_tokens import special_token_roles
-
-
-def max_predictions_for(sequence_length, mask_rate=MASK_RATE):
-    """The number of prediction slots per sequence: `round(rate * length)`.
-
-    Example:
-    ```python
-    from tokdrop_keras.data import max_predictions_for
-    assert max_predictions_for(128) == 19  # round(0.15 * 128)
-    assert max_predictions_for(512, mask_rate=0.2) == 102
-    ```
-    """
-    return int(round(mask_rate * sequence_length))
 
 
 class MaskedLMInputs:

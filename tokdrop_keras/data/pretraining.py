@@ -9,6 +9,8 @@ from tokdrop_keras.data.masking import MaskedLMInputs
 from tokdrop_keras.data.masking import max_predictions_for
 from tokdrop_keras.data.model_garden import model_garden_dataset
 from tokdrop_keras.data.packing import pack_token_ids
+from tokdrop_keras.data.pipelines import SINGLE_SPLIT_PREFIXES
+from tokdrop_keras.data.pipelines import has_validation_split  # noqa: F401
 from tokdrop_keras.data.packing import tokenize_documents
 from tokdrop_keras.data.tfds_builders import tfds_builder
 from tokdrop_keras.data.tfrecords import TokenIdParser
@@ -21,8 +23,6 @@ from tokdrop_keras.special_tokens import special_token_roles
 DOCUMENT_SHUFFLE_BUFFER = 1_000
 SEQUENCE_SHUFFLE_BUFFER = 10_000
 RECORDS_PER_PARSE = 64
-# Sources whose files are already one split: they have no held-out part.
-SINGLE_SPLIT_PREFIXES = ("tfrecord:", "model_garden:")
 
 
 def record_pattern(source):
@@ -40,21 +40,6 @@ def record_pattern(source):
         if source.startswith(prefix):
             return source[len(prefix):]
     return None
-
-
-def has_validation_split(source):
-    """Whether `pretraining_dataset(source, split="validation")` exists.
-
-    Text and TFDS sources hold out 2% of their documents; record sources
-    (`"tfrecord:"`, `"model_garden:"`) are one split already.
-
-    Example:
-    ```python
-    assert tokdrop_keras.data.has_validation_split("embedded")
-    assert not tokdrop_keras.data.has_validation_split("tfrecord:a/*.tfrecord")
-    ```
-    """
-    return not source.startswith(SINGLE_SPLIT_PREFIXES)
 
 
 def _documents(source, split, data_dir, seed, shuffle):

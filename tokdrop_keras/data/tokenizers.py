@@ -19,7 +19,7 @@ import json
 import os
 
 import keras_hub
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
 
 from tokdrop_keras.data.corpus import ASSETS_DIR
 from tokdrop_keras.data.corpus import read_documents
@@ -64,12 +64,12 @@ def tokenizer_kind(architecture):
 
 
 def _read(path, mode="r"):
-    with tf.io.gfile.GFile(path, mode) as file:
+    with filesystem.open_file(path, mode) as file:
         return file.read()
 
 
 def _require_files(kind, paths):
-    missing = [path for path in paths if not tf.io.gfile.exists(path)]
+    missing = [path for path in paths if not filesystem.exists(path)]
     if missing:
         raise ValueError(
             f"The {kind} vocabulary is missing {missing}; a {kind} "
@@ -78,7 +78,7 @@ def _require_files(kind, paths):
 
 
 def _byte_pair_paths(vocabulary):
-    if tf.io.gfile.isdir(vocabulary):
+    if filesystem.isdir(vocabulary):
         return (
             os.path.join(vocabulary, BYTE_PAIR_VOCABULARY_FILE),
             os.path.join(vocabulary, BYTE_PAIR_MERGES_FILE),
@@ -158,7 +158,7 @@ def load_tokenizer(architecture="bert", vocabulary=None, sequence_length=None):
         )
     else:
         path = os.fspath(vocabulary)
-        if tf.io.gfile.isdir(path):
+        if filesystem.isdir(path):
             path = os.path.join(path, SENTENCEPIECE_FILE)
         _require_files(kind, (path,))
         tokenizer = tokenizer_class(
@@ -193,7 +193,7 @@ def checkpoint_tokenizer(path, sequence_length=None):
     ```
     """
     path = os.fspath(path)
-    if not tf.io.gfile.isdir(path):
+    if not filesystem.isdir(path):
         raise ValueError(
             f"{path!r} is neither an architecture ({list(ARCHITECTURE_NAMES)}) "
             "nor a checkpoint folder (a Hugging Face checkpoint, a keras-hub "
@@ -243,12 +243,12 @@ def _train_byte_pair(files, vocabulary_size, output_dir):
         merge if isinstance(merge, str) else " ".join(merge)
         for merge in state["merges"]
     ]
-    tf.io.gfile.makedirs(output_dir)
-    with tf.io.gfile.GFile(
+    filesystem.makedirs(output_dir)
+    with filesystem.open_file(
         os.path.join(output_dir, BYTE_PAIR_VOCABULARY_FILE), "w"
     ) as file:
         json.dump(vocabulary, file, ensure_ascii=False)
-    with tf.io.gfile.GFile(
+    with filesystem.open_file(
         os.path.join(output_dir, BYTE_PAIR_MERGES_FILE), "w"
     ) as file:
         file.write("".join(line + "\n" for line in [MERGES_HEADER, *merges]))
@@ -262,9 +262,9 @@ def _train_sentencepiece(files, vocabulary_size, output_dir):
         for document in read_documents(files):
             yield from _chunks(document, SENTENCEPIECE_PIECE_CHARACTERS)
 
-    tf.io.gfile.makedirs(output_dir)
+    filesystem.makedirs(output_dir)
     path = os.path.join(output_dir, SENTENCEPIECE_FILE)
-    with tf.io.gfile.GFile(path, "wb") as writer:
+    with filesystem.open_file(path, "wb") as writer:
         sentencepiece.SentencePieceTrainer.train(
             sentence_iterator=sentences(),
             model_writer=writer,

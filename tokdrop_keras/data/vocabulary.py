@@ -3,7 +3,7 @@
 import os
 
 import keras_hub
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
 
 from tokdrop_keras.data.corpus import ASSETS_DIR
 from tokdrop_keras.data.corpus import read_documents
@@ -72,9 +72,9 @@ def load_vocabulary(path=None):
     ```
     """
     path = EMBEDDED_VOCABULARY_FILE if path is None else os.fspath(path)
-    if not tf.io.gfile.exists(path):
+    if not filesystem.exists(path):
         raise ValueError(f"Vocabulary file {path!r} does not exist.")
-    with tf.io.gfile.GFile(path, "r") as file:
+    with filesystem.open_file(path, "r") as file:
         vocabulary = [line.rstrip("\n") for line in file]
     check_vocabulary(vocabulary, source=f"Vocabulary file {path!r}")
     return vocabulary
@@ -167,12 +167,14 @@ def train_vocabulary(
     )
     check_vocabulary(vocabulary)
     if vocabulary_output_file is not None:
-        with tf.io.gfile.GFile(vocabulary_output_file, "w") as file:
+        with filesystem.open_file(vocabulary_output_file, "w") as file:
             file.write("".join(token + "\n" for token in vocabulary))
     return vocabulary
 
 
 def _documents_dataset(documents_or_files):
+    import tensorflow as tf  # keras-hub's WordPiece learner is tf-text's
+
     if isinstance(documents_or_files, tf.data.Dataset):
         return documents_or_files
     # Fail here on missing files or an empty corpus.

@@ -5,7 +5,8 @@ import warnings
 
 import keras
 import numpy as np
-import tensorflow as tf
+
+from tokdrop_keras.backend import tensorflow_installed
 
 
 class NonFiniteLossError(RuntimeError):
@@ -126,21 +127,33 @@ class TrainingLog(keras.callbacks.Callback):
         self.batch_size = batch_size
         self.sequence_length = sequence_length
         self.log_every = log_every
-        self.writer = tf.summary.create_file_writer(log_dir) if log_dir else None
+        # TensorBoard scalars where TensorFlow writes them.
+        self.writer = None
+        if log_dir and tensorflow_installed():
+            import tensorflow as tf
+
+            self.writer = tf.summary.create_file_writer(log_dir)
         self.print_summaries = (
             not sys.stdout.isatty() if print_summaries is None else print_summaries
         )
         self.history = []
         self.evaluations = []
         self.step_seconds = []
+        # Seconds from one step's end to the next one's start: reading the
+        # batch (what the input pipeline did not prefetch) and Keras' own.
+        self.wait_seconds = []
         self._batch_start = None
+        self._batch_end = None
         self._running_mean = 0.0
 
     def on_train_batch_begin(self, batch, logs=None):
         self._batch_start = time.perf_counter()
+        if self._batch_end is not None and batch > 0:
+            self.wait_seconds.append(self._batch_start - self._batch_end)
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.perf_counter()
+        self._batch_end = now
         self.step_seconds.append(now - self._batch_start)
         step = int(self.model.optimizer.iterations.numpy())
         # Keras logs the epoch's running mean; recover this step's loss.
@@ -157,6 +170,8 @@ class TrainingLog(keras.callbacks.Callback):
             keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
         )
         if self.writer is not None:
+            import tensorflow as tf
+
             with self.writer.as_default(step=step):
                 tf.summary.scalar("examples_per_second", examples_per_second)
                 tf.summary.scalar(
@@ -199,6 +214,12 @@ class TrainingLog(keras.callbacks.Callback):
             "tokens_per_second": (
                 self.batch_size * self.sequence_length / step_seconds
                 if step_seconds
+                else None
+            ),
+            "data_wait_share": (
+                sum(self.wait_seconds)
+                / (sum(self.wait_seconds) + sum(self.step_seconds))
+                if self.wait_seconds
                 else None
             ),
             "loss_history": self.history,

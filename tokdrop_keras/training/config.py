@@ -9,6 +9,8 @@ are the defaults and the command-line flags (`tokdrop_keras.training.flags`).
 import dataclasses
 import typing
 
+from tokdrop_keras.data.pipelines import DATA_PIPELINES
+from tokdrop_keras.data.pipelines import default_data_pipeline
 from tokdrop_keras.export.layout import PRESET_DIR
 from tokdrop_keras.export.layout import SAVED_MODEL_DIR
 from tokdrop_keras.models.architectures import ARCHITECTURE_NAMES
@@ -24,6 +26,7 @@ STRATEGIES = (
 BACKENDS = ("auto", "tensorflow", "jax")
 MIXED_PRECISION = ("none", "mixed_bfloat16", "mixed_float16")
 JIT_COMPILE = ("auto", "true", "false")
+DEFAULT_DATA_PIPELINE = default_data_pipeline()
 BACKBONE_FIELDS = ("num_layers", "hidden_dim", "num_heads", "intermediate_dim")
 # The export parts `finetune` can read the encoder from.
 ENCODER_PARTS = (PRESET_DIR, SAVED_MODEL_DIR)
@@ -237,6 +240,8 @@ class PretrainConfig(Config):
     vocabulary: typing.Optional[str] = setting(None, "the tokenizer's vocabulary: WordPiece vocab.txt (bert, distil_bert), folder of vocab.json + merges.txt (roberta), SentencePiece .model (xlm_roberta); default: the shipped one", "data")
     seq_length: int = setting(128, "tokens per sequence", "data")
     batch_size: int = setting(32, "global batch size", "data")
+    data_pipeline: str = setting(DEFAULT_DATA_PIPELINE, "tf.data (TensorFlow) | grain (no TensorFlow); default: tf.data where TensorFlow is installed", "data", DATA_PIPELINES)
+    data_workers: int = setting(0, "grain: processes that tokenize and pack (0: the training process)", "data")
 
     # Training.
     steps: int = setting(1000, "training steps", "training")
@@ -333,6 +338,38 @@ class PretrainConfig(Config):
         options["keep_schedule"] = self.parsed_keep_schedule()
         return dict(options, seed=self.seed)
 
+    def _check_data_pipeline(self):
+        from tokdrop_keras.backend import tensorflow_installed
+        from tokdrop_keras.data.grain_pipeline import TF_DATA_ONLY_PREFIXES
+
+        _check_choice(self, "data_pipeline", DATA_PIPELINES)
+        if self.data_pipeline == "tf.data" and not tensorflow_installed():
+            raise ValueError(
+                "data_pipeline='tf.data' needs TensorFlow, which is not "
+                "installed: use data_pipeline='grain'."
+            )
+        if self.data_pipeline == "grain":
+            if self.data.startswith(TF_DATA_ONLY_PREFIXES):
+                raise ValueError(
+                    f"data={self.data!r} is read by the tf.data pipeline "
+                    "only (it needs TensorFlow): use data_pipeline='tf.data', "
+                    "or a text or 'tfrecord:' source."
+                )
+            if self.strategy in ("mirrored", "multi_worker_mirrored", "tpu"):
+                raise ValueError(
+                    f"strategy={self.strategy!r} (tf.distribute) reads "
+                    "tf.data: use data_pipeline='tf.data', or "
+                    "strategy='data_parallel' on JAX."
+                )
+        if self.data_workers < 0 or (
+            self.data_workers and self.data_pipeline != "grain"
+        ):
+            raise ValueError(
+                "`data_workers` is the Grain pipeline's number of worker "
+                f"processes (>= 0). Received: data_workers={self.data_workers}"
+                f" with data_pipeline={self.data_pipeline!r}"
+            )
+
     def validate(self):
         """Checks every setting that can be checked before training.
 
@@ -362,6 +399,7 @@ class PretrainConfig(Config):
         _check_choice(self, "jit_compile", JIT_COMPILE)
         if self.strategy == "tpu" and not self.tpu:
             raise ValueError("strategy 'tpu' needs `tpu` (an address or name).")
+        self._check_data_pipeline()
         _check_positive(
             self,
             BACKBONE_FIELDS + (
@@ -429,6 +467,7 @@ class FinetuneConfig(Config):
     steps_per_epoch: typing.Optional[int] = setting(None, "default: one pass over the training set")
     seed: int = setting(0, "seed")
     data_dir: typing.Optional[str] = setting(None, "TFDS data directory for GLUE")
+    data_pipeline: str = setting(DEFAULT_DATA_PIPELINE, "tf.data (TensorFlow) | grain (no TensorFlow; sentiment and adjacent_sentences)", choices=DATA_PIPELINES)
     output_file: typing.Optional[str] = setting(None, "also write the summary JSON here")
 
     def validate(self):
@@ -447,5 +486,11 @@ class FinetuneConfig(Config):
             self,
             ("seq_length", "batch_size", "epochs", "learning_rate", "steps_per_epoch"),
         )
+        _check_choice(self, "data_pipeline", DATA_PIPELINES)
+        if self.data_pipeline == "grain" and self.task.startswith("glue/"):
+            raise ValueError(
+                f"task={self.task!r} is read from TFDS, which needs "
+                "TensorFlow: use data_pipeline='tf.data'."
+            )
         if self.patience < 0:
             raise ValueError(f"`patience` must be >= 0. Received: {self.patience}")

@@ -53,6 +53,24 @@ class JaxStrategy:
             keras.distribution.set_distribution(previous)
 
 
+def process_shard():
+    """This process's share of a run's data: `shard_index` and
+    `shard_count` (JAX's process index and count after
+    `keras.distribution.initialize()`; one shard elsewhere).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.distribution import process_shard
+    assert process_shard() == {"shard_index": 0, "shard_count": 1}
+    ```
+    """
+    if keras.backend.backend() != "jax":
+        return {"shard_index": 0, "shard_count": 1}
+    import jax
+
+    return {"shard_index": jax.process_index(), "shard_count": jax.process_count()}
+
+
 def make_strategy(name, tpu=""):
     """The distribution strategy called `name`, for the loaded backend.
 

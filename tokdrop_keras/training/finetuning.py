@@ -6,16 +6,15 @@ import time
 
 import keras
 import keras_hub
-import tensorflow as tf
+import numpy as np
 
 from tokdrop_keras.data.adjacent_sentences import ADJACENT_SENTENCES_SPLITS
 from tokdrop_keras.data.adjacent_sentences import ADJACENT_SENTENCES_TASK
-from tokdrop_keras.data.adjacent_sentences import adjacent_sentences_dataset
+from tokdrop_keras.data.adjacent_sentences import adjacent_sentence_pairs
 from tokdrop_keras.data.downstream import GLUE_TASKS
 from tokdrop_keras.data.downstream import SENTIMENT_TASK
 from tokdrop_keras.data.downstream import classification_tasks
-from tokdrop_keras.data.downstream import glue_dataset
-from tokdrop_keras.data.downstream import sentiment_dataset
+from tokdrop_keras.data.sentiment import read_sentiment
 from tokdrop_keras.data.tokenizers import load_tokenizer
 from tokdrop_keras.models.architectures import architecture_of_tokenizer
 from tokdrop_keras.export.layout import PRESET_DIR
@@ -183,8 +182,8 @@ def _check_sequence_length(config, max_sequence_length):
 
 
 def task_data(task, data_dir=None):
-    """`(train, dev, test)` datasets of `(features, label)`; test is `None`
-    where its labels are hidden (GLUE).
+    """`(train, dev, test)` tf.data datasets of `(features, label)`; test
+    is `None` where its labels are hidden (GLUE).
 
     Example:
     ```python
@@ -199,6 +198,10 @@ def task_data(task, data_dir=None):
     ]
     ```
     """
+    from tokdrop_keras.data.adjacent_sentences import adjacent_sentences_dataset
+    from tokdrop_keras.data.downstream import glue_dataset
+    from tokdrop_keras.data.downstream import sentiment_dataset
+
     if task == SENTIMENT_TASK:
         return tuple(
             sentiment_dataset(split) for split in ("train", "dev", "test")
@@ -214,6 +217,93 @@ def task_data(task, data_dir=None):
         glue_dataset(name, GLUE_TASKS[name].dev_split, data_dir=data_dir),
         None,
     )
+
+
+def task_examples(task):
+    """`(train, dev, test)` lists of `(features, label)` of a task read
+    without TensorFlow (the embedded sets: sentiment, adjacent sentences).
+
+    Raises:
+        ValueError: for GLUE, which TFDS (TensorFlow) reads.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.finetuning import task_examples
+    train, dev, test = task_examples("sentiment")
+    assert [len(examples) for examples in (train, dev, test)] == [8058, 1007, 1007]
+    (a, b), label = task_examples("adjacent_sentences")[1][0]
+    assert isinstance(a, str) and label in (0, 1)
+    ```
+    """
+    if task == SENTIMENT_TASK:
+        return tuple(
+            list(zip(*read_sentiment(split))) for split in ("train", "dev", "test")
+        )
+    if task == ADJACENT_SENTENCES_TASK:
+        return tuple(
+            [((a, b), label) for a, b, label in adjacent_sentence_pairs(split)]
+            for split in ADJACENT_SENTENCES_SPLITS
+        )
+    raise ValueError(
+        f"task={task!r} is read from TFDS, which needs TensorFlow: use "
+        "data_pipeline='tf.data' (the Grain pipeline has the embedded "
+        f"tasks {SENTIMENT_TASK!r} and {ADJACENT_SENTENCES_TASK!r})."
+    )
+
+
+def _stack(examples):
+    """A Grain batch: texts as lists (pairs as a tuple of lists), labels
+    as an int32 array, as keras-hub's preprocessors take them."""
+    features, labels = zip(*examples)
+    if isinstance(features[0], tuple):
+        features = tuple(list(column) for column in zip(*features))
+    else:
+        features = list(features)
+    return features, np.asarray(labels, np.int32)
+
+
+class TaskBatches:
+    """A task's batches from either pipeline: `tf.data` datasets, or
+    Grain datasets of the examples (`task_examples`).
+
+    Example:
+    ```python
+    from tokdrop_keras.training.finetuning import TaskBatches
+    batches = TaskBatches("sentiment", batch_size=4, data_pipeline="grain")
+    texts, labels = next(iter(batches.dev))
+    assert len(texts) == 4 and labels.shape == (4,)
+    assert batches.train_examples == 8058
+    ```
+    """
+
+    def __init__(self, task, batch_size, data_pipeline, seed=0, data_dir=None):
+        if data_pipeline == "grain":
+            import grain
+
+            def batched(examples):
+                return grain.MapDataset.source(examples).batch(
+                    batch_size, batch_fn=_stack
+                )
+
+            train, dev, test = task_examples(task)
+            self.train_examples = len(train)
+            self.train = (
+                grain.MapDataset.source(train)
+                .shuffle(seed=seed)
+                .repeat()
+                .batch(batch_size, batch_fn=_stack)
+            )
+        else:
+            import tensorflow as tf
+
+            def batched(data):
+                return data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+            train, dev, test = task_data(task, data_dir)
+            self.train_examples = int(train.cardinality())
+            self.train = batched(train.shuffle(10_000, seed=seed)).repeat()
+        self.dev = batched(dev)
+        self.test = batched(test) if test is not None else None
 
 
 def finetune(config):
@@ -246,24 +336,26 @@ def finetune(config):
     config.validate()
     keras.utils.set_random_seed(config.seed)
     classifier = build_classifier(config)
-    train, dev, test = task_data(config.task, config.data_dir)
+    data = TaskBatches(
+        config.task,
+        config.batch_size,
+        config.data_pipeline,
+        seed=config.seed,
+        data_dir=config.data_dir,
+    )
     classifier.compile(
         optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=0.01),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
 
-    def batched(data):
-        return data.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
-
     start = time.perf_counter()
     history = classifier.fit(
-        batched(train.shuffle(10_000, seed=config.seed)).repeat(),
-        validation_data=batched(dev),
+        data.train,
+        validation_data=data.dev,
         epochs=config.epochs,
         steps_per_epoch=(
-            config.steps_per_epoch
-            or int(train.cardinality()) // config.batch_size
+            config.steps_per_epoch or data.train_examples // config.batch_size
         ),
         callbacks=[
             keras.callbacks.EarlyStopping(
@@ -282,12 +374,12 @@ def finetune(config):
         "epochs_run": len(history.history["loss"]),
         "finetune_seconds": time.perf_counter() - start,
         "dev_accuracy": classifier.evaluate(
-            batched(dev), return_dict=True, verbose=0
+            data.dev, return_dict=True, verbose=0
         )["accuracy"],
     }
-    if test is not None:
+    if data.test is not None:
         summary["test_accuracy"] = classifier.evaluate(
-            batched(test), return_dict=True, verbose=0
+            data.test, return_dict=True, verbose=0
         )["accuracy"]
     if config.output_file:
         write_json(config.output_file, summary)

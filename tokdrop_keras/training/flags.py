@@ -7,7 +7,7 @@ import json
 import sys
 import typing
 
-import tensorflow as tf
+import tokdrop_keras.filesystem as filesystem
 
 from tokdrop_keras.training.callbacks import NonFiniteLossError
 
@@ -89,7 +89,7 @@ def read_config_file(config_class, path):
         assert read_config_file(tokdrop_keras.PretrainConfig, path) == config
     ```
     """
-    with tf.io.gfile.GFile(path) as file:
+    with filesystem.open_file(path) as file:
         values = json.load(file)
     if "config" in values and isinstance(values["config"], dict):
         values = values["config"]

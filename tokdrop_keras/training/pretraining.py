@@ -9,16 +9,19 @@ import time
 import keras
 
 from tokdrop_keras.backend import reset_data_seed
-from tokdrop_keras.data.pretraining import has_validation_split
-from tokdrop_keras.data.pretraining import pretraining_dataset
-from tokdrop_keras.data.pretraining import record_pattern
-from tokdrop_keras.data.tfrecords import find_unreadable_record
+from tokdrop_keras.backend import tensorflow_installed
+from tokdrop_keras.data.grain_pipeline import read_source_documents
+from tokdrop_keras.data.pipelines import has_validation_split
+from tokdrop_keras.data.pipelines import masked_lm_dataset
 from tokdrop_keras.data.tokenizers import load_tokenizer
 from tokdrop_keras.export.atomic_directory import check_output_directory
 from tokdrop_keras.export.atomic_directory import check_writable_directory
 from tokdrop_keras.export.export import export_pretrained
 from tokdrop_keras.export.importance_table import restore_importance_table
 from tokdrop_keras.export.layout import find_importance_table
+from tokdrop_keras.export.layout import PRESET_DIR
+from tokdrop_keras.export.layout import SAVED_MODEL_DIR
+from tokdrop_keras.export.saved_model import CONVERT_COMMAND
 from tokdrop_keras.export.transformers_export import check_transformers_numerics
 from tokdrop_keras.models.sizes import backbone_for_size
 from tokdrop_keras.models.token_drop_masked_lm import TokenDropMaskedLM
@@ -29,6 +32,7 @@ from tokdrop_keras.training.callbacks import StopOnNonFiniteLoss
 from tokdrop_keras.training.callbacks import TrainingLog
 from tokdrop_keras.training.distribution import check_batch_size
 from tokdrop_keras.training.distribution import make_strategy
+from tokdrop_keras.training.distribution import process_shard
 from tokdrop_keras.training.run_directory import LOG_DIR
 from tokdrop_keras.training.run_directory import RunDirectory
 
@@ -211,6 +215,9 @@ def continued_masked_lm(config, tokenizer, **options):
 
 def _describe_data_loss(config, run, error):
     """What to say when a record file turned out unreadable mid-run."""
+    from tokdrop_keras.data.pretraining import record_pattern
+    from tokdrop_keras.data.tfrecords import find_unreadable_record
+
     pattern = record_pattern(config.data)
     found = find_unreadable_record(pattern) if pattern else None
     where = (
@@ -228,8 +235,10 @@ def _describe_data_loss(config, run, error):
 
 
 def _data_loss_error():
-    """TensorFlow's error for an unreadable record (pretrain reads its
-    data with tf.data, on either backend)."""
+    """TensorFlow's error for an unreadable record (tf.data), or one that
+    nothing raises (the Grain pipeline's readers name file and record)."""
+    if not tensorflow_installed():
+        return ()
     import tensorflow as tf
 
     return tf.errors.DataLossError
@@ -286,18 +295,33 @@ def pretraining_datasets(config, tokenizer):
         seed=config.seed,
         max_sequence_length=config.seq_length,
     )
+
+    def dataset(split, **more):
+        if config.data_pipeline == "grain":
+            # Read once; each process reads its shard (multi-host runs).
+            shard = process_shard()
+            more.update(
+                documents=read_source_documents(config.data, split),
+                workers=config.data_workers if split == "train" else 0,
+                # Each process reads its part of the global batch.
+                batch_size=config.batch_size // shard["shard_count"],
+                **shard,
+            )
+        return masked_lm_dataset(
+            config.data_pipeline, split=split, **{**options, **more}
+        )
+
     with global_dtype_policy("float32"):  # the masking layers stay float32
-        train = pretraining_dataset(split="train", **options)
-        twin = pretraining_dataset(split="train", **options)
+        train = dataset("train")
+        # Grain's datasets start afresh on every iteration: no twin needed.
+        twin = train if config.data_pipeline == "grain" else dataset("train")
         held_out = None
         if has_validation_split(config.data):
-            held_out = (
-                pretraining_dataset(
-                    split="validation", repeat=False, shuffle=False, **options
-                )
-                .take(config.eval_steps)
-                .cache()
-            )
+            held_out = dataset(
+                "validation", repeat=False, shuffle=False
+            ).take(config.eval_steps)
+            if config.data_pipeline == "tf.data":
+                held_out = held_out.cache()
     return train, twin, held_out
 
 
@@ -365,12 +389,13 @@ def pretrain(config, callbacks=()):
         )
         all_callbacks = [guard, log, *callbacks]
         if run is not None:
-            all_callbacks += [
-                run.checkpoint_callback(),
-                keras.callbacks.TensorBoard(
-                    run.path(LOG_DIR), update_freq=config.log_every
-                ),
-            ]
+            all_callbacks.append(run.checkpoint_callback())
+            if tensorflow_installed():  # Keras' TensorBoard writes with TF
+                all_callbacks.append(
+                    keras.callbacks.TensorBoard(
+                        run.path(LOG_DIR), update_freq=config.log_every
+                    )
+                )
 
         # Training: each Keras epoch is one checkpoint interval, with a
         # full-model evaluation on the held-out split at its end. The first
@@ -411,13 +436,26 @@ def pretrain(config, callbacks=()):
             summary["eval_loss"] = evaluation["loss"]
             summary["eval_accuracy"] = evaluation["accuracy"]
         if config.export_dir:
+            saved_model = config.saved_model and tensorflow_installed()
+            if config.saved_model and not saved_model:
+                command = CONVERT_COMMAND.replace(
+                    "PRESET_DIR", os.path.join(config.export_dir, PRESET_DIR)
+                ).replace(
+                    "OUTPUT_DIR", os.path.join(config.export_dir, SAVED_MODEL_DIR)
+                )
+                print(
+                    "tokdrop_keras: SavedModel skipped (TensorFlow is not "
+                    "installed); make it later where TensorFlow is, with "
+                    f"saved_model_from_preset: {command}",
+                    flush=True,
+                )
             export_pretrained(
                 model,
                 tokenizer,
                 config.export_dir,
                 sequence_length=config.seq_length,
                 overwrite=config.overwrite,
-                saved_model=config.saved_model,
+                saved_model=saved_model,
                 transformers=config.transformers,
             )
             summary["export_dir"] = config.export_dir
