@@ -117,9 +117,114 @@ def test_tensorflow_features_name_the_alternative(tmp_path):
     with pytest.raises(ValueError, match="--nosaved_model"):
         export_pretrained(model, tiny_tokenizer(), str(tmp_path / "export"))
     assert not os.path.exists(tmp_path / "export")
-    with pytest.raises(ImportError, match="TokenDropMaskedLM.fit on NumPy"):
-        tokdrop_keras.pretrain(tokdrop_keras.PretrainConfig(steps=1))
-    with pytest.raises(ImportError, match="tf.data"):
+    with pytest.raises(ValueError, match="needs TensorFlow.*data_pipeline='grain'"):
+        tokdrop_keras.pretrain(tokdrop_keras.PretrainConfig(data_pipeline="tf.data"))
+    with pytest.raises(ValueError, match="tf.data pipeline only"):
+        tokdrop_keras.PretrainConfig(data="tfds:tokdrop_corpus").validate()
+    with pytest.raises(ImportError, match="grain_pretraining_dataset"):
         tokdrop_keras.data.pretraining_dataset
     with pytest.raises(ValueError, match="gs://.*Use a local path"):
         tokdrop_keras.filesystem.exists("gs://bucket/run")
+
+
+# The whole run without TensorFlow: Grain data, checkpoints, resume,
+# evaluation, export (preset, hf/, importance.tsv), fine-tuning, init_from.
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY_RUN = dict(
+    size="nano", num_layers=4, hidden_dim=32, num_heads=2, intermediate_dim=64,
+    seq_length=32, batch_size=4, eval_steps=1, log_every=1, dropout=0.1,
+    steps=4, checkpoint_every=2,
+)
+KILLED_RUN = r"""
+import os, signal, sys
+import keras
+import tokdrop_keras
+
+class KillAfterStep3(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations.numpy()) == 3:
+            os.kill(os.getpid(), signal.SIGKILL)  # no cleanup of any kind
+
+config = tokdrop_keras.PretrainConfig.from_dict(eval(sys.argv[1]))
+tokdrop_keras.pretrain(config, callbacks=[KillAfterStep3()])
+"""
+
+
+def run_script(script, *flags):
+    import subprocess
+    import sys
+
+    process = subprocess.run(
+        [sys.executable, os.path.join(REPOSITORY, "experiments", script), *flags],
+        capture_output=True, text=True, timeout=600, cwd=REPOSITORY,
+        env={**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": REPOSITORY},
+    )
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    return process.stdout
+
+
+@no_tensorflow_only
+def test_pretrain_then_finetune_through_the_scripts(tmp_path):
+    export_dir = str(tmp_path / "export")
+    output = run_script(
+        "pretrain.py", "--backend", "jax", "--size", "nano", "--num_layers", "2",
+        "--seq_length", "32", "--batch_size", "4", "--steps", "4",
+        "--checkpoint_every", "2", "--eval_steps", "1",
+        "--model_dir", str(tmp_path / "run"), "--export_dir", export_dir,
+    )
+    assert '"data_pipeline": "grain"' in output
+    assert "SavedModel skipped" in output and "saved_model_from_preset" in output
+    assert '"eval_loss"' in output
+    assert sorted(os.listdir(export_dir)) == ["hf", "importance.tsv", "preset"]
+    summary_file = tmp_path / "finetune.json"
+    run_script(
+        "finetune.py", "--export_dir", export_dir, "--seq_length", "32",
+        "--epochs", "1", "--steps_per_epoch", "2", "--batch_size", "8",
+        "--output_file", str(summary_file),
+    )
+    import json
+
+    summary = json.loads(summary_file.read_text())
+    assert summary["epochs_run"] == 1 and 0.0 <= summary["test_accuracy"] <= 1.0
+    # Continued pretraining from the Hugging Face checkpoint of the export.
+    result = tokdrop_keras.pretrain(tokdrop_keras.PretrainConfig(
+        init_from=os.path.join(export_dir, "hf"), seq_length=32, batch_size=4,
+        steps=2, checkpoint_every=2, eval_steps=1,
+    ))
+    assert result.summary["steps"] == 2 and np.isfinite(result.eval_loss)
+
+
+def final_state(result):
+    model = result.model
+    return (
+        [keras.ops.convert_to_numpy(w) for w in model.backbone.weights],
+        keras.ops.convert_to_numpy(model.importance_tracker.importance),
+    )
+
+
+@no_tensorflow_only
+def test_kill_9_then_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    config = tokdrop_keras.PretrainConfig(**TINY_RUN)
+    uninterrupted = tokdrop_keras.pretrain(
+        config.replace(model_dir=str(tmp_path / "uninterrupted"))
+    )
+    killed = config.replace(model_dir=str(tmp_path / "killed"))
+    process = subprocess.run(
+        [sys.executable, "-c", KILLED_RUN, repr(killed.to_dict())],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": REPOSITORY},
+    )
+    assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
+    resumed = tokdrop_keras.pretrain(killed)
+    assert resumed.summary["resumed_from_step"] == 2
+    assert resumed.summary["steps"] == 4
+    weights, table = final_state(resumed)
+    expected_weights, expected_table = final_state(uninterrupted)
+    np.testing.assert_array_equal(table, expected_table)
+    for weight, expected in zip(weights, expected_weights):
+        np.testing.assert_array_equal(weight, expected)
+    assert not np.array_equal(table, 10.0)  # the table did move

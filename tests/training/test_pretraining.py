@@ -136,6 +136,10 @@ def test_a_model_dir_of_another_run_is_refused_before_training(
         ({"keep_fraction": 0.0}, "keep_fraction=0.0"),
         ({"first_dropped_layer": 2}, "first_dropped_layer=2"),
         ({"mixed_precision": "fp8"}, "Unknown mixed_precision 'fp8'"),
+        ({"data_pipeline": "torch"}, "Unknown data_pipeline 'torch'"),
+        ({"data_pipeline": "grain", "data": "model_garden:x/*"}, "tf.data pipeline only"),
+        ({"data_pipeline": "grain", "strategy": "mirrored"}, "reads tf.data"),
+        ({"data_workers": 2}, "`data_workers` is the Grain pipeline's"),
     ],
 )
 def test_bad_settings_fail_before_training(changes, message):
@@ -148,3 +152,13 @@ def test_non_empty_export_dir_is_refused_unless_overwrite(tmp_path):
     with pytest.raises(ValueError, match="exists and is not empty"):
         tokdrop_keras.pretrain(tiny_config(steps=1, export_dir=str(tmp_path)))
     assert os.listdir(tmp_path) == ["keep.txt"]
+
+
+def test_the_grain_pipeline_trains_the_same_model_on_tensorflow(tmp_path):
+    result = tokdrop_keras.pretrain(
+        tiny_config(steps=2, checkpoint_every=2, data_pipeline="grain")
+    )
+    assert result.summary["steps"] == 2
+    assert result.summary["config"]["data_pipeline"] == "grain"
+    assert np.isfinite(result.eval_loss)
+    assert 0.0 <= result.summary["data_wait_share"] < 1.0
