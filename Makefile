@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NO_TF_VENV := .venv-no-tensorflow
 NO_TF_STAMP := $(NO_TF_VENV)/.installed
 # The tests that must pass without TensorFlow installed, on JAX.
-CORE_TESTS := tests/layers tests/models tests/test_without_tensorflow.py tests/test_fingerprint.py
+CORE_TESTS := tests/layers tests/models tests/test_without_tensorflow.py tests/test_fingerprint.py tests/training/test_multi_process.py
 NO_TF_WORKERS ?= 2
 
 .PHONY: install test test-tensorflow test-no-tensorflow demo benchmark clean

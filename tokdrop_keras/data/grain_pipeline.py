@@ -182,29 +182,51 @@ def _pack_dataset(parent, length):
     return PackIterDataset(parent)
 
 
-def _masked_dataset(packed, inputs, seed, start=0, count=None):
+def _concatenate(parts):
+    """Batches of several shards, side by side (rows in shard order)."""
+    if len(parts) == 1:
+        return parts[0]
+    x = {key: np.concatenate([part[0][key] for part in parts]) for key in parts[0][0]}
+    return (
+        x,
+        np.concatenate([part[1] for part in parts]),
+        np.concatenate([part[2] for part in parts]),
+    )
+
+
+def _masked_dataset(packed, shards, inputs, seed, start=0, count=None):
+    """Masks each shard's packed batches in order (batch `i` of shard `s`
+    with the generator `default_rng([seed, s, i])`), from batch `start`,
+    and puts the shards' batches side by side."""
     grain = _grain()
 
     class MaskedBatchesIterator(grain.DatasetIterator):
-        def __init__(self, parent):
-            super().__init__(parent)
-            for _ in range(start):  # packed, not masked: cheap to skip
-                next(self._parent)
+        def __init__(self, parents):
+            super().__init__(parents)
+            for parent in self._parents:
+                for _ in range(start):  # packed, not masked: cheap to skip
+                    next(parent)
             self._index = start
 
         def __next__(self):
             if count is not None and self._index >= start + count:
                 raise StopIteration
-            token_ids = next(self._parent)
-            rng = np.random.default_rng([seed, self._index])
+            parts = []
+            for shard, parent in zip(shards, self._parents):
+                rng = np.random.default_rng([seed, shard, self._index])
+                parts.append(inputs.mask(next(parent), rng))
             self._index += 1
-            return inputs.mask(token_ids, rng)
+            return _concatenate(parts)
 
         def get_state(self):
-            return {"parent": self._parent.get_state(), "index": self._index}
+            return {
+                "parents": [parent.get_state() for parent in self._parents],
+                "index": self._index,
+            }
 
         def set_state(self, state):
-            self._parent.set_state(state["parent"])
+            for parent, parent_state in zip(self._parents, state["parents"]):
+                parent.set_state(parent_state)
             self._index = state["index"]
 
     class MaskedBatchesIterDataset(grain.IterDataset):
@@ -212,17 +234,17 @@ def _masked_dataset(packed, inputs, seed, start=0, count=None):
         `take(n)` as on a `tf.data.Dataset`."""
 
         def __iter__(self):
-            return MaskedBatchesIterator(self._parent.__iter__())
+            return MaskedBatchesIterator([parent.__iter__() for parent in self._parents])
 
         def skip(self, batches):
             return _masked_dataset(
-                packed, inputs, seed, start + batches,
+                packed, shards, inputs, seed, start + batches,
                 None if count is None else max(count - batches, 0),
             )
 
         def take(self, batches):
             return _masked_dataset(
-                packed, inputs, seed, start,
+                packed, shards, inputs, seed, start,
                 batches if count is None else min(count, batches),
             )
 
@@ -280,8 +302,11 @@ def grain_pretraining_dataset(
         tokenizer: a keras-hub tokenizer of the architecture; overrides
             `vocabulary`.
         workers: int. Processes that tokenize and pack (0: this one).
-        shard_index: int. This process's shard of the documents.
-        shard_count: int. Number of shards (processes of a multi-host run).
+        shard_index: int, or ints: this process's shards of the documents
+            (several: their batches side by side, `batch_size` shared out).
+        shard_count: int. Number of shards: a global batch holds one part
+            of each, so the same `shard_count` gives the same global
+            batches on any number of processes.
         documents: the documents, if already read
             (`read_source_documents(source, split)`).
 
@@ -325,10 +350,11 @@ def grain_pretraining_dataset(
             f"sequence_length={sequence_length} with mask_rate={mask_rate} "
             "masks no token (max_predictions rounds to 0): nothing to learn."
         )
-    if not 0 <= shard_index < shard_count:
-        raise ValueError(
-            f"shard_index={shard_index} is not one of the {shard_count} shards."
-        )
+    for index in (shard_index,) if isinstance(shard_index, int) else shard_index:
+        if not 0 <= index < shard_count:
+            raise ValueError(
+                f"shard_index={index} is not one of the {shard_count} shards."
+            )
     architecture_spec = get_architecture(architecture)
     if tokenizer is None:
         from tokdrop_keras.data.tokenizers import load_tokenizer
@@ -359,13 +385,36 @@ def grain_pretraining_dataset(
             "vocabulary?"
         )
 
+    shards = (shard_index,) if isinstance(shard_index, int) else tuple(shard_index)
+    if batch_size % len(shards):
+        raise ValueError(
+            f"batch_size={batch_size} cannot be shared out to this process's "
+            f"{len(shards)} data shards."
+        )
+    if len(documents) < shard_count:
+        raise ValueError(
+            f"{len(documents)} documents cannot be shared out to "
+            f"{shard_count} data shards."
+        )
+    packed = [
+        _packed_shard(
+            documents, to_token_ids, inputs, sequence_length,
+            batch_size // len(shards), seed, shuffle, repeat, workers,
+            shard, shard_count,
+        )
+        for shard in shards
+    ]
+    return _masked_dataset(packed, shards, inputs, seed)
+
+
+def _packed_shard(
+    documents, to_token_ids, inputs, sequence_length, batch_size, seed,
+    shuffle, repeat, workers, shard_index, shard_count,
+):
+    """One shard's batches of packed ids (start, end, padding), unmasked."""
+    grain = _grain()
     dataset = grain.MapDataset.source(documents)
     if shard_count > 1:
-        if len(documents) < shard_count:
-            raise ValueError(
-                f"{len(documents)} documents cannot be shared out to "
-                f"{shard_count} processes."
-            )
         dataset = dataset[shard_index::shard_count]
     if shuffle:
         dataset = dataset.shuffle(seed=seed)
@@ -390,4 +439,4 @@ def grain_pretraining_dataset(
         packed = packed.mp_prefetch(
             grain.MultiprocessingOptions(num_workers=workers)
         )
-    return _masked_dataset(packed, inputs, seed)
+    return packed

@@ -242,6 +242,7 @@ class PretrainConfig(Config):
     batch_size: int = setting(32, "global batch size", "data")
     data_pipeline: str = setting(DEFAULT_DATA_PIPELINE, "tf.data (TensorFlow) | grain (no TensorFlow); default: tf.data where TensorFlow is installed", "data", DATA_PIPELINES)
     data_workers: int = setting(0, "grain: processes that tokenize and pack (0: the training process)", "data")
+    data_shards: int = setting(0, "grain: shards of the documents, one part of each in every global batch (0: one per process); the same data_shards reads the same batches on any number of processes", "data")
 
     # Training.
     steps: int = setting(1000, "training steps", "training")
@@ -361,6 +362,20 @@ class PretrainConfig(Config):
                     "tf.data: use data_pipeline='tf.data', or "
                     "strategy='data_parallel' on JAX."
                 )
+        if self.data_shards < 0 or (
+            self.data_shards and self.data_pipeline != "grain"
+        ):
+            raise ValueError(
+                "`data_shards` is the Grain pipeline's number of document "
+                f"shards (>= 0). Received: data_shards={self.data_shards}"
+                f" with data_pipeline={self.data_pipeline!r}"
+            )
+        if self.data_shards and self.batch_size % self.data_shards:
+            raise ValueError(
+                f"`batch_size` ({self.batch_size}) must be a multiple of "
+                f"`data_shards` ({self.data_shards}): each global batch holds "
+                "as many rows of every shard."
+            )
         if self.data_workers < 0 or (
             self.data_workers and self.data_pipeline != "grain"
         ):

@@ -71,6 +71,19 @@ def process_shard():
     return {"shard_index": jax.process_index(), "shard_count": jax.process_count()}
 
 
+def is_chief():
+    """Whether this process writes the run's files: the first of a
+    multi-process JAX run's processes, and every other run's one process.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.distribution import is_chief
+    assert is_chief()
+    ```
+    """
+    return process_shard()["shard_index"] == 0
+
+
 def make_strategy(name, tpu=""):
     """The distribution strategy called `name`, for the loaded backend.
 
@@ -92,7 +105,11 @@ def make_strategy(name, tpu=""):
         if name == "default":
             return JaxStrategy(None)
         if name == "data_parallel":
-            return JaxStrategy(keras.distribution.DataParallel())
+            # Every process reads its own part of each batch (the Grain
+            # pipeline's shards): Keras assembles the global batch from them.
+            return JaxStrategy(
+                keras.distribution.DataParallel(auto_shard_dataset=False)
+            )
         raise ValueError(
             f"Strategy {name!r} is not one of JAX's: use 'data_parallel' "
             "(keras.distribution.DataParallel) or 'default'."

@@ -4,6 +4,7 @@ import contextlib
 import dataclasses
 import os
 import sys
+import tempfile
 import time
 
 import keras
@@ -32,6 +33,7 @@ from tokdrop_keras.training.callbacks import StopOnNonFiniteLoss
 from tokdrop_keras.training.callbacks import TrainingLog
 from tokdrop_keras.training.distribution import check_batch_size
 from tokdrop_keras.training.distribution import make_strategy
+from tokdrop_keras.training.distribution import is_chief
 from tokdrop_keras.training.distribution import process_shard
 from tokdrop_keras.training.run_directory import LOG_DIR
 from tokdrop_keras.training.run_directory import RunDirectory
@@ -299,13 +301,14 @@ def pretraining_datasets(config, tokenizer):
     def dataset(split, **more):
         if config.data_pipeline == "grain":
             # Read once; each process reads its shard (multi-host runs).
-            shard = process_shard()
+            shards, shard_count = data_shards(config)
             more.update(
                 documents=read_source_documents(config.data, split),
                 workers=config.data_workers if split == "train" else 0,
                 # Each process reads its part of the global batch.
-                batch_size=config.batch_size // shard["shard_count"],
-                **shard,
+                batch_size=config.batch_size * len(shards) // shard_count,
+                shard_index=shards,
+                shard_count=shard_count,
             )
         return masked_lm_dataset(
             config.data_pipeline, split=split, **{**options, **more}
@@ -323,6 +326,35 @@ def pretraining_datasets(config, tokenizer):
             if config.data_pipeline == "tf.data":
                 held_out = held_out.cache()
     return train, twin, held_out
+
+
+def data_shards(config):
+    """`(shards, shard_count)`: the document shards this process reads
+    (a contiguous block, so that the processes' rows in process order are
+    the shards in order) and their number (`config.data_shards`, or one per
+    process).
+
+    Raises:
+        ValueError: if the processes cannot share the shards out evenly.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.pretraining import data_shards
+    config = tokdrop_keras.PretrainConfig(data_pipeline="grain", data_shards=2)
+    assert data_shards(config) == ((0, 1), 2)  # one process reads both
+    ```
+    """
+    shard = process_shard()
+    processes = shard["shard_count"]
+    count = config.data_shards or processes
+    if count % processes or config.batch_size % count:
+        raise ValueError(
+            f"data_shards={count} cannot be shared out evenly to {processes} "
+            f"processes and batch_size={config.batch_size} rows."
+        )
+    per_process = count // processes
+    first = shard["shard_index"] * per_process
+    return tuple(range(first, first + per_process)), count
 
 
 def pretrain(config, callbacks=()):
@@ -356,8 +388,10 @@ def pretrain(config, callbacks=()):
     # Everything that can fail on bad input fails here, before training.
     config.validate()
     config = config.resolved()  # the architecture of `init_from`
-    check_output_paths(config)
-    run = RunDirectory(config.model_dir) if config.model_dir else None
+    chief = is_chief()  # of several processes, the one that writes
+    if chief:
+        check_output_paths(config)
+    run = RunDirectory(config.model_dir, writer=chief) if config.model_dir else None
     if run is not None:
         run.claim(config)
     strategy = make_strategy(config.strategy, config.tpu)
@@ -413,6 +447,7 @@ def pretrain(config, callbacks=()):
                     epochs=-(-config.steps // interval),
                     steps_per_epoch=interval,
                     validation_data=eval_data,
+                    validation_steps=config.eval_steps if eval_data is not None else None,
                     callbacks=all_callbacks,
                     verbose=1 if sys.stdout.isatty() else 0,
                 )
@@ -437,7 +472,7 @@ def pretrain(config, callbacks=()):
             summary["eval_accuracy"] = evaluation["accuracy"]
         if config.export_dir:
             saved_model = config.saved_model and tensorflow_installed()
-            if config.saved_model and not saved_model:
+            if config.saved_model and not saved_model and chief:
                 command = CONVERT_COMMAND.replace(
                     "PRESET_DIR", os.path.join(config.export_dir, PRESET_DIR)
                 ).replace(
@@ -449,15 +484,23 @@ def pretrain(config, callbacks=()):
                     f"saved_model_from_preset: {command}",
                     flush=True,
                 )
-            export_pretrained(
-                model,
-                tokenizer,
-                config.export_dir,
-                sequence_length=config.seq_length,
-                overwrite=config.overwrite,
-                saved_model=saved_model,
-                transformers=config.transformers,
-            )
+            # Every process exports (reading sharded values may be a
+            # collective); the others into a folder they then remove.
+            with contextlib.ExitStack() as stack:
+                export_dir = config.export_dir
+                if not chief:
+                    export_dir = os.path.join(
+                        stack.enter_context(tempfile.TemporaryDirectory()), "export"
+                    )
+                export_pretrained(
+                    model,
+                    tokenizer,
+                    export_dir,
+                    sequence_length=config.seq_length,
+                    overwrite=config.overwrite,
+                    saved_model=saved_model and chief,
+                    transformers=config.transformers,
+                )
             summary["export_dir"] = config.export_dir
     if run is not None:
         run.write_summary(summary)

@@ -90,8 +90,11 @@ class RunDirectory:
     ```
     """
 
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, writer=True):
         self.model_dir = model_dir
+        # Of a multi-process run's processes, one writes (the others read
+        # the same checkpoints to resume).
+        self.writer = writer
         # The step of the last checkpoint this process wrote or read.
         self.saved_step = None
 
@@ -107,6 +110,8 @@ class RunDirectory:
                 `PretrainConfig.RESUMABLE_CHANGES`), naming them.
         """
         path = self.path(RUN_CONFIG_FILE)
+        if not self.writer:
+            return
         if filesystem.exists(path):
             recorded = type(config).from_dict(read_json(path))
             differences = recorded.differences(
@@ -160,10 +165,15 @@ class RunDirectory:
         """Writes a checkpoint of `model` (`save_weights`: weights, optimizer
         state, table and random-generator states), keeping the previous one
         until the new one is whole."""
+        self.saved_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
         temporary = self.path(f".{uuid.uuid4().hex[:8]}{TEMPORARY_SUFFIX}")
         with tempfile.TemporaryDirectory() as local:
             local_path = os.path.join(local, CHECKPOINT_FILE)
+            # Every process takes part (gathering sharded values may be a
+            # collective); one writes.
             model.save_weights(local_path)
+            if not self.writer:
+                return
             filesystem.copy(local_path, temporary, overwrite=True)
         latest = self.path(CHECKPOINT_FILE)
         if filesystem.exists(latest):
@@ -171,10 +181,9 @@ class RunDirectory:
                 latest, self.path(PREVIOUS_CHECKPOINT_FILE), overwrite=True
             )
         filesystem.rename(temporary, latest, overwrite=True)
-        self.saved_step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
     def _remove_stale_temporaries(self):
-        if not filesystem.isdir(self.model_dir):
+        if not self.writer or not filesystem.isdir(self.model_dir):
             return
         for name in filesystem.listdir(self.model_dir):
             if name.endswith(TEMPORARY_SUFFIX) or ".json.tmp-" in name:
@@ -185,7 +194,8 @@ class RunDirectory:
         return _SaveCheckpoint(self)
 
     def write_summary(self, summary):
-        write_json(self.path(SUMMARY_FILE), summary)
+        if self.writer:
+            write_json(self.path(SUMMARY_FILE), summary)
 
 
 class _SaveCheckpoint(keras.callbacks.Callback):
