@@ -19,12 +19,13 @@ import keras  # noqa: E402
 process, processes, port, folder = sys.argv[1:5]
 process, processes = int(process), int(processes)
 kill_at_step = int(sys.argv[5]) if len(sys.argv) > 5 else None
-if processes > 1:
-    keras.distribution.initialize(
-        job_addresses=f"localhost:{port}",
-        num_processes=processes,
-        process_id=process,
-    )
+if processes > 1:  # as experiments/pretrain.py joins them
+    from tokdrop_keras.training.distribution import initialize_processes
+
+    os.environ["KERAS_DISTRIBUTION_JOB_ADDRESSES"] = f"localhost:{port}"
+    os.environ["KERAS_DISTRIBUTION_NUM_PROCESSES"] = str(processes)
+    os.environ["KERAS_DISTRIBUTION_PROCESS_ID"] = str(process)
+    assert initialize_processes()
 
 import numpy as np  # noqa: E402
 

@@ -71,6 +71,41 @@ def process_shard():
     return {"shard_index": jax.process_index(), "shard_count": jax.process_count()}
 
 
+MULTI_PROCESS_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
+
+
+def initialize_processes(environ=None):
+    """Joins JAX's multi-process runtime (`keras.distribution.initialize()`)
+    where the environment describes one: any of `MULTI_PROCESS_VARIABLES`
+    set (on a Cloud TPU VM slice `KERAS_DISTRIBUTION_NUM_PROCESSES` alone:
+    JAX finds the rest). Call it before anything runs on a device, as
+    `experiments/pretrain.py` does. Returns whether it did.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.distribution import initialize_processes
+    assert not initialize_processes(environ={})  # one process: nothing to do
+    ```
+    """
+    import os
+
+    environ = os.environ if environ is None else environ
+    if not any(environ.get(name) for name in MULTI_PROCESS_VARIABLES):
+        return False
+    if keras.backend.backend() != "jax":
+        raise ValueError(
+            f"{', '.join(MULTI_PROCESS_VARIABLES)} start JAX's multi-process "
+            "runtime: run with --backend jax (TensorFlow's multi-worker "
+            "strategies read TF_CONFIG)."
+        )
+    keras.distribution.initialize()
+    return True
+
+
 def is_chief():
     """Whether this process writes the run's files: the first of a
     multi-process JAX run's processes, and every other run's one process.

@@ -346,6 +346,12 @@ def data_shards(config):
     """
     shard = process_shard()
     processes = shard["shard_count"]
+    if processes > 1 and config.data_pipeline != "grain":
+        raise ValueError(
+            f"{processes} processes each read their shard of the data with "
+            "the Grain pipeline: use data_pipeline='grain' (tf.data reads "
+            "the whole stream in every process)."
+        )
     count = config.data_shards or processes
     if count % processes or config.batch_size % count:
         raise ValueError(
@@ -395,6 +401,7 @@ def pretrain(config, callbacks=()):
     if run is not None:
         run.claim(config)
     strategy = make_strategy(config.strategy, config.tpu)
+    data_shards(config)  # raises if the processes cannot share the data out
     check_batch_size(config.batch_size, strategy, config.strategy)
     tokenizer = load_tokenizer(
         config.init_from or config.architecture, config.vocabulary
