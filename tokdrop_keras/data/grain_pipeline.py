@@ -436,7 +436,12 @@ def _packed_shard(
         # parses: take the defaults where nothing parsed them.
         if not flags.FLAGS.is_parsed():
             flags.FLAGS.mark_as_parsed()
+        # A window of batches per worker: its next shuffle window fills
+        # while the trainer reads this one (else the step waits seconds).
         packed = packed.mp_prefetch(
-            grain.MultiprocessingOptions(num_workers=workers)
+            grain.MultiprocessingOptions(
+                num_workers=workers,
+                per_worker_buffer_size=-(-SEQUENCE_SHUFFLE_WINDOW // batch_size),
+            )
         )
     return packed
