@@ -194,6 +194,28 @@ def test_pretrain_then_finetune_through_the_scripts(tmp_path):
     assert result.summary["steps"] == 2 and np.isfinite(result.eval_loss)
 
 
+@no_tensorflow_only
+def test_the_ablation_arms_run_through_their_script(tmp_path):
+    # The arms whose train step differs from the importance run's: random
+    # selection and ScTD's consistency loss.
+    run_script(
+        "ablation.py", "--arms", "random,sctd", "--tasks", "sentiment",
+        "--size", "nano", "--num_layers", "4", "--seq_length", "32",
+        "--batch_size", "4", "--steps", "2", "--evaluations", "1",
+        "--eval_steps", "1", "--finetune_steps", "1",
+        "--finetune_seq_length", "32", "--finetune_batch_size", "4",
+        "--output_dir", str(tmp_path),
+    )
+    import json
+
+    for arm in ("random", "sctd"):
+        result = json.loads((tmp_path / arm / "seed0" / "result.json").read_text())
+        assert result["pretrain"]["config"]["data_pipeline"] == "grain"
+        assert result["pretrain"]["steps"] == 2
+        assert np.isfinite(result["pretrain"]["eval_loss"])
+        assert 0.0 <= result["finetune"]["sentiment"]["test_accuracy"] <= 1.0
+
+
 def final_state(result):
     model = result.model
     return (

@@ -1,15 +1,23 @@
-"""The study's plots (pyplot-free `Figure`s: no backend is switched)."""
+"""The study's plots (pyplot-free `Figure`s: no backend is switched).
+
+matplotlib (the `experiments` extra) is imported when a plot is drawn, so
+the arms run where it is not installed (the no-TensorFlow environment)."""
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from study.tables import training_clock
+
+
+def _figure(figsize):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize)
 
 
 def plot_loss_vs_time(results, path):
     """Held-out loss vs training seconds per arm: the mean over seeds with
     a band from the lowest to the highest seed."""
-    figure = Figure(figsize=(8, 5))
+    figure = _figure(figsize=(8, 5))
     ax = figure.subplots()
     for arm, runs in results.items():
         histories = [np.array(training_clock(r), float) for r in runs]
@@ -35,7 +43,7 @@ def plot_importance_evolution(snapshots_path, path, count=8):
     steps, tables = data["steps"], data["tables"]
     initial = tables[0].max()
     moved = np.abs(tables[-1] - initial)
-    figure = Figure(figsize=(11, 4.5))
+    figure = _figure(figsize=(11, 4.5))
     left, right = figure.subplots(1, 2)
     for token_id in np.argsort(-moved)[:count]:
         left.plot(steps, tables[:, token_id], marker=".", label=f"id {token_id}")
@@ -56,7 +64,7 @@ def plot_importance(table_path, path, count=20):
     with open(table_path) as file:
         rows = [line.split("\t") for line in file.read().splitlines()[1:]]
     seen = [(token, float(value)) for token, value, times in rows if int(times) > 0]
-    figure = Figure(figsize=(11, 6))
+    figure = _figure(figsize=(11, 6))
     axes = figure.subplots(1, 2)
     for ax, tokens, title in (
         (axes[0], seen[:count], f"{count} most important (hardest) tokens"),
