@@ -243,6 +243,11 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run_bit_for_bit(tmp_path):
     assert process.returncode == -signal.SIGKILL, process.stderr[-2000:]
     resumed = tokdrop_keras.pretrain(killed)
     assert resumed.summary["resumed_from_step"] == 2
+    # The data read on from its recorded position, not by re-reading.
+    assert resumed.summary["resumed_data_from"] == "recorded position"
+    assert sorted(os.listdir(tmp_path / "killed" / "data_state")) == [
+        "step2.shards0-0of1.json", "step4.shards0-0of1.json"
+    ]
     assert resumed.summary["steps"] == 4
     weights, table = final_state(resumed)
     expected_weights, expected_table = final_state(uninterrupted)

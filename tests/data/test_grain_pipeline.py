@@ -2,6 +2,8 @@
 tokenizers agree, the same packing, masking statistics within sampling
 error, determinism, resume and sharding."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -168,8 +170,61 @@ def test_worker_processes_give_a_deterministic_resumable_stream(train_documents)
     options = dict(
         sequence_length=32, batch_size=4, documents=train_documents, workers=2
     )
-    first = first_batches(grain_pretraining_dataset(**options), 4)
+    dataset = grain_pretraining_dataset(**options)
+    first = first_batches(dataset, 4)
     assert_same_batches(first[2:], first_batches(grain_pretraining_dataset(**options).skip(2), 2))
+    # The workers' recorded position too (each worker's own state).
+    state = json.loads(json.dumps(dataset.state_at(2)))
+    restored = grain_pretraining_dataset(**options).restored(state)
+    assert_same_batches(first[2:], first_batches(restored, 2))
+
+
+def test_a_recorded_position_resumes_across_shuffle_windows_reading_one_window(
+    train_documents, monkeypatch
+):
+    import tokdrop_keras.data.grain_pipeline as grain_pipeline
+
+    # Windows of 7 sequences: 60 batches of 2 per shard cross 17 of them;
+    # short documents (about 15 tokens), so that 60 batches read hundreds.
+    monkeypatch.setattr(grain_pipeline, "SEQUENCE_SHUFFLE_WINDOW", 7)
+    documents = [document[:80] for document in train_documents]
+    options = dict(
+        sequence_length=32, batch_size=4, documents=documents, seed=5,
+        shard_index=(0, 1), shard_count=2,
+    )
+    dataset = grain_pretraining_dataset(**options)
+    first = first_batches(dataset, 64)
+    assert dataset.state_at(64) is not None and dataset.state_at(99) is None
+    state = json.loads(json.dumps(dataset.state_at(60)))  # as written to disk
+    assert state["index"] == 60
+    calls = []
+    encode = grain_pipeline._TokenIds.__call__
+    monkeypatch.setattr(
+        grain_pipeline._TokenIds, "__call__",
+        lambda self, document: calls.append(1) or encode(self, document),
+    )
+    restored = first_batches(grain_pretraining_dataset(**options).restored(state), 4)
+    assert_same_batches(first[60:], restored)
+    restore_reads, calls[:] = len(calls), []
+    assert_same_batches(first[60:], first_batches(dataset.skip(60), 4))
+    # Re-reading tokenizes every document before batch 60; the recorded
+    # position, those of one window (and the prefetch's 64 read ahead).
+    assert restore_reads < len(calls) / 2, (restore_reads, len(calls))
+    with pytest.raises(ValueError, match="this process reads 1"):
+        grain_pretraining_dataset(**{**options, "shard_index": 0}).restored(state)
+
+
+def test_worker_buffers_stay_within_the_open_file_limit(monkeypatch):
+    import resource
+
+    from tokdrop_keras.data.grain_pipeline import worker_buffer_size
+
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: (1024, 1024))
+    with pytest.warns(UserWarning, match="keep 8 batches ready each, not a shuffle window's 313"):
+        # 15 workers x 8 batches x 2 descriptors <= a quarter of 1024.
+        assert worker_buffer_size(32, 512, workers=15) == 8
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: (1 << 20, 1 << 20))
+    assert worker_buffer_size(32, 128, workers=15) == 313  # a window
 
 
 def test_each_process_reads_its_own_shard():

@@ -16,6 +16,10 @@ number of workers, which decides how documents are spread), and
 batches without masking what it skips.
 """
 
+import collections
+import copy
+import os
+
 import numpy as np
 
 from tokdrop_keras.data.numpy_masking import NumpyMaskedLMInputs
@@ -32,6 +36,11 @@ TF_DATA_ONLY_PREFIXES = ("tfds:", "model_garden:")
 TFRECORD_PREFIX = "tfrecord:"
 # Documents checked at construction for a first token.
 DOCUMENTS_CHECKED = 256
+# The states of the last batches read that a stream keeps (`state_at`):
+# enough for the batches Keras and the device read ahead of the step.
+KEPT_POSITIONS = 64
+# Where Grain's workers put the batches they hand over.
+SHARED_MEMORY_DIR = "/dev/shm"
 
 
 def _grain():
@@ -128,45 +137,58 @@ def _pack_iterator_class():
 
     class PackIterator(grain.DatasetIterator):
         """Concatenates the parent's id arrays and cuts pieces of `length`
-        (the last piece of a finite stream may be shorter)."""
+        (the last piece of a finite stream may be shorter).
+
+        Its state is the parent's state before the document the next piece
+        starts in, and how many of that document's ids were already cut:
+        restoring reads one document again, whatever the position."""
 
         def __init__(self, parent, length):
             super().__init__(parent)
             self._length = length
             self._buffer = np.zeros(0, np.int32)
-            # Restoring: the parent's state at the start of the buffer, and
-            # how many of its ids were already cut off.
-            self._parent_state = parent.get_state()
+            # (parent state before it, ids) of each document in the buffer,
+            # and how many ids of the first one were already cut off.
+            self._documents = collections.deque()
             self._consumed = 0
+
+        def _read_document(self):
+            state = self._parent.get_state()
+            token_ids = next(self._parent)
+            self._documents.append((state, len(token_ids)))
+            self._buffer = np.concatenate([self._buffer, token_ids])
+
+        def _cut(self, count):
+            piece = self._buffer[:count]
+            self._buffer = self._buffer[count:]
+            self._consumed += len(piece)
+            while self._documents and self._consumed >= self._documents[0][1]:
+                self._consumed -= self._documents.popleft()[1]
+            return piece
 
         def __next__(self):
             while len(self._buffer) < self._length:
-                if not len(self._buffer):
-                    self._parent_state = self._parent.get_state()
-                    self._consumed = 0
                 try:
-                    token_ids = next(self._parent)
+                    self._read_document()
                 except StopIteration:
                     if len(self._buffer):
-                        piece, self._buffer = self._buffer, self._buffer[:0]
-                        return piece
+                        return self._cut(len(self._buffer))
                     raise
-                self._buffer = np.concatenate([self._buffer, token_ids])
-            piece = self._buffer[: self._length]
-            self._buffer = self._buffer[self._length :]
-            self._consumed += self._length
-            return piece
+            return self._cut(self._length)
 
         def get_state(self):
-            return {"parent": self._parent_state, "consumed": self._consumed}
+            if not self._documents:
+                return {"parent": self._parent.get_state(), "consumed": 0}
+            return {"parent": self._documents[0][0], "consumed": self._consumed}
 
         def set_state(self, state):
             self._parent.set_state(state["parent"])
-            self._parent_state = state["parent"]
             self._buffer = np.zeros(0, np.int32)
+            self._documents.clear()
             self._consumed = 0
-            for _ in range(state["consumed"] // self._length):
-                next(self)
+            if state["consumed"]:
+                self._read_document()
+                self._cut(state["consumed"])
 
     return PackIterator
 
@@ -194,18 +216,28 @@ def _concatenate(parts):
     )
 
 
-def _masked_dataset(packed, shards, inputs, seed, start=0, count=None):
+def _masked_dataset(
+    packed, shards, inputs, seed, start=0, count=None, state=None, positions=None
+):
     """Masks each shard's packed batches in order (batch `i` of shard `s`
-    with the generator `default_rng([seed, s, i])`), from batch `start`,
-    and puts the shards' batches side by side."""
+    with the generator `default_rng([seed, s, i])`), from batch `start`
+    (reached by re-packing the batches before it, or at once from `state`,
+    the pipeline's state at `start`), and puts the shards' batches side by
+    side. `positions` keeps the states of the last batches read, by
+    position, for `state_at`."""
     grain = _grain()
+    positions = collections.OrderedDict() if positions is None else positions
 
     class MaskedBatchesIterator(grain.DatasetIterator):
         def __init__(self, parents):
             super().__init__(parents)
-            for parent in self._parents:
-                for _ in range(start):  # packed, not masked: cheap to skip
-                    next(parent)
+            if state is not None:
+                for parent, parent_state in zip(self._parents, state["parents"]):
+                    parent.set_state(parent_state)
+            else:
+                for parent in self._parents:
+                    for _ in range(start):  # packed, not masked: cheap to skip
+                        next(parent)
             self._index = start
 
         def __next__(self):
@@ -216,6 +248,10 @@ def _masked_dataset(packed, shards, inputs, seed, start=0, count=None):
                 rng = np.random.default_rng([seed, shard, self._index])
                 parts.append(inputs.mask(next(parent), rng))
             self._index += 1
+            # Every iterator is at the same state at the same position.
+            positions[self._index] = self.get_state()
+            while len(positions) > KEPT_POSITIONS:
+                positions.popitem(last=False)
             return _concatenate(parts)
 
         def get_state(self):
@@ -231,22 +267,46 @@ def _masked_dataset(packed, shards, inputs, seed, start=0, count=None):
 
     class MaskedBatchesIterDataset(grain.IterDataset):
         """Masked-LM batches `(x, mask_ids, mask_weights)`; `skip(n)` and
-        `take(n)` as on a `tf.data.Dataset`."""
+        `take(n)` as on a `tf.data.Dataset`; `state_at(n)` and
+        `restored(state)` to resume at batch `n` without reading the
+        batches before it."""
 
         def __iter__(self):
             return MaskedBatchesIterator([parent.__iter__() for parent in self._parents])
 
+        def _with(self, **changes):
+            settings = dict(
+                start=start, count=count, state=state, positions=positions
+            )
+            settings.update(changes)
+            return _masked_dataset(packed, shards, inputs, seed, **settings)
+
         def skip(self, batches):
-            return _masked_dataset(
-                packed, shards, inputs, seed, start + batches,
-                None if count is None else max(count - batches, 0),
+            if not batches:
+                return self
+            return self._with(
+                start=start + batches, state=None,
+                count=None if count is None else max(count - batches, 0),
             )
 
         def take(self, batches):
-            return _masked_dataset(
-                packed, shards, inputs, seed, start,
-                batches if count is None else min(count, batches),
-            )
+            return self._with(count=batches if count is None else min(count, batches))
+
+        def state_at(self, batches):
+            """The JSON-able state after `batches` batches of the stream
+            (one of the last batches any of its iterators read), or `None`
+            if none read it lately."""
+            return copy.deepcopy(positions.get(batches))
+
+        def restored(self, state):
+            """This stream from the position of `state` (`state_at`), as
+            `skip` would reach it, in the time of one shuffle window."""
+            if len(state["parents"]) != len(self._parents):
+                raise ValueError(
+                    f"The data state has {len(state['parents'])} shards; "
+                    f"this process reads {len(self._parents)}."
+                )
+            return self._with(start=state["index"], state=state, count=None)
 
     return MaskedBatchesIterDataset(packed)
 
@@ -396,20 +456,72 @@ def grain_pretraining_dataset(
             f"{len(documents)} documents cannot be shared out to "
             f"{shard_count} data shards."
         )
+    buffer_size = 0
+    if workers:
+        buffer_size = worker_buffer_size(
+            batch_size // len(shards), sequence_length, workers * len(shards)
+        )
     packed = [
         _packed_shard(
             documents, to_token_ids, inputs, sequence_length,
             batch_size // len(shards), seed, shuffle, repeat, workers,
-            shard, shard_count,
+            shard, shard_count, buffer_size,
         )
         for shard in shards
     ]
     return _masked_dataset(packed, shards, inputs, seed)
 
 
+def worker_buffer_size(batch_size, sequence_length, workers):
+    """Batches each of `workers` Grain worker processes keeps ready.
+
+    A shuffle window's worth (`SEQUENCE_SHUFFLE_WINDOW / batch_size`): the
+    workers refill their windows together, and the step would wait seconds
+    for it. Each ready batch is an array in shared memory, which this
+    process holds open (two file descriptors) and which takes room in
+    /dev/shm, so the buffers are bounded by a quarter of /dev/shm's free
+    space and a quarter of the open files this process may have (a second
+    iterator may be open) (its soft limit is
+    raised to the hard one first); a warning says when that leaves less
+    than a window.
+
+    Example:
+    ```python
+    from tokdrop_keras.data.grain_pipeline import worker_buffer_size
+    assert 1 <= worker_buffer_size(32, 128, workers=2) <= 313
+    ```
+    """
+    import resource
+    import warnings
+
+    wanted = -(-SEQUENCE_SHUFFLE_WINDOW // batch_size)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    bound = wanted
+    if soft != resource.RLIM_INFINITY:
+        bound = min(bound, soft // 4 // (2 * workers))
+    if os.path.isdir(SHARED_MEMORY_DIR):
+        stat = os.statvfs(SHARED_MEMORY_DIR)
+        batch_bytes = batch_size * sequence_length * np.dtype(np.int32).itemsize
+        # Held in this process and queued in the worker: two per batch.
+        bound = min(bound, stat.f_bavail * stat.f_frsize // 4 // (2 * workers * batch_bytes))
+    if bound < wanted:
+        warnings.warn(
+            f"Grain's {workers} data workers keep {max(bound, 1)} batches "
+            f"ready each, not a shuffle window's {wanted}: the open-file "
+            f"limit ({soft}) or the free space in {SHARED_MEMORY_DIR} bounds "
+            "them, and the step may wait while the workers refill their "
+            "shuffle windows (raise `ulimit -n`, or a container's "
+            "--shm-size)."
+        )
+    return max(bound, 1)
+
+
 def _packed_shard(
     documents, to_token_ids, inputs, sequence_length, batch_size, seed,
-    shuffle, repeat, workers, shard_index, shard_count,
+    shuffle, repeat, workers, shard_index, shard_count, buffer_size,
 ):
     """One shard's batches of packed ids (start, end, padding), unmasked."""
     grain = _grain()
@@ -436,12 +548,10 @@ def _packed_shard(
         # parses: take the defaults where nothing parsed them.
         if not flags.FLAGS.is_parsed():
             flags.FLAGS.mark_as_parsed()
-        # A window of batches per worker: its next shuffle window fills
-        # while the trainer reads this one (else the step waits seconds).
         packed = packed.mp_prefetch(
             grain.MultiprocessingOptions(
                 num_workers=workers,
-                per_worker_buffer_size=-(-SEQUENCE_SHUFFLE_WINDOW // batch_size),
+                per_worker_buffer_size=buffer_size,
             )
         )
     return packed

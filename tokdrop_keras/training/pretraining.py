@@ -363,6 +363,58 @@ def data_shards(config):
     return tuple(range(first, first + per_process)), count
 
 
+def data_state_key(config):
+    """The name of this process's data in `model_dir/data_state/`: its
+    shards, of how many.
+
+    Example:
+    ```python
+    from tokdrop_keras.training.pretraining import data_state_key
+    config = tokdrop_keras.PretrainConfig(data_pipeline="grain", data_shards=2)
+    assert data_state_key(config) == "shards0-1of2"
+    ```
+    """
+    shards, count = data_shards(config)
+    return f"shards{shards[0]}-{shards[-1]}of{count}"
+
+
+class SaveDataState(keras.callbacks.Callback):
+    """Saves the Grain pipeline's position at every checkpoint (epoch end),
+    before the checkpoint itself: `RunDirectory.save_data_state`.
+
+    Args:
+        run: the `RunDirectory`.
+        dataset: the training batches (`state_at`).
+        key: this process's data (`data_state_key`).
+
+    Example:
+    ```python
+    import tempfile
+    from tokdrop_keras.data.grain_pipeline import grain_pretraining_dataset
+    from tokdrop_keras.training.pretraining import SaveDataState
+    run = tokdrop_keras.training.RunDirectory(tempfile.mkdtemp())
+    data = grain_pretraining_dataset(sequence_length=16, batch_size=2)
+    batches = iter(data)
+    next(batches), next(batches)
+    callback = SaveDataState(run, data, "shards0-0of1")
+    callback.save(2)
+    assert run.read_data_state(2, "shards0-0of1")["index"] == 2
+    ```
+    """
+
+    def __init__(self, run, dataset, key):
+        super().__init__()
+        self.run, self.dataset, self.key = run, dataset, key
+
+    def save(self, step):
+        state = self.dataset.state_at(step)
+        if state is not None:
+            self.run.save_data_state(step, self.key, state)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.save(int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+
+
 def pretrain(config, callbacks=()):
     """Pretrains a masked LM with token dropping (or the baseline).
 
@@ -419,6 +471,15 @@ def pretrain(config, callbacks=()):
             model.optimizer.build(model.trainable_variables)
             resumed_steps = run.restore(model) if run is not None else 0
         train_data, twin_data, eval_data = pretraining_datasets(config, tokenizer)
+        # A Grain run resumes at its recorded position (one shuffle window
+        # to refill), not by re-reading every batch before it.
+        data_key = data_state_key(config)
+        resumed_data = None
+        if run is not None and hasattr(train_data, "restored"):
+            if resumed_steps:
+                resumed_data = run.read_data_state(resumed_steps, data_key)
+            if resumed_data is not None:
+                train_data = twin_data = train_data.restored(resumed_data)
 
         # Callbacks: the non-finite-loss guard, logs, checkpoints, TensorBoard.
         guard = StopOnNonFiniteLoss()
@@ -430,6 +491,8 @@ def pretrain(config, callbacks=()):
         )
         all_callbacks = [guard, log, *callbacks]
         if run is not None:
+            if hasattr(train_data, "state_at"):  # before the checkpoint
+                all_callbacks.append(SaveDataState(run, train_data, data_key))
             all_callbacks.append(run.checkpoint_callback())
             if tensorflow_installed():  # Keras' TensorBoard writes with TF
                 all_callbacks.append(
@@ -445,10 +508,11 @@ def pretrain(config, callbacks=()):
         interval = config.checkpoint_interval
         start = time.perf_counter()
         try:
-            model.check_first_batch(twin_data.skip(resumed_steps))
+            skipped = 0 if resumed_data is not None else resumed_steps
+            model.check_first_batch(twin_data.skip(skipped))
             with strategy.scope():  # on JAX, fit shards batches by it
                 history = model.fit(
-                    train_data.skip(resumed_steps),
+                    train_data.skip(skipped),
                     check_first_batch=False,
                     initial_epoch=resumed_steps // interval,
                     epochs=-(-config.steps // interval),
@@ -469,6 +533,13 @@ def pretrain(config, callbacks=()):
             token_drop=config.token_drop,
             steps=int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
             resumed_from_step=resumed_steps,
+            # How the data stream got back to that step: its recorded
+            # position, or re-reading the batches before it.
+            resumed_data_from=(
+                None if not resumed_steps
+                else "recorded position" if resumed_data is not None
+                else "re-read"
+            ),
             train_seconds=train_seconds,
             **log.summary(history.history.get("loss")),
         )

@@ -7,6 +7,10 @@
                                       the random generators' states
       checkpoint.previous.weights.h5  the one before, kept until the next
                                       one is whole
+      data_state/stepN.shardsA-B.json the Grain pipeline's position at the
+                                      checkpoint's step, per process (its
+                                      shards A..B): a resumed run reads on
+                                      from there instead of re-reading
       logs/                           TensorBoard
       summary.json                    the result, with the whole config
 
@@ -33,6 +37,7 @@ CHECKPOINT_FILE = "checkpoint.weights.h5"
 PREVIOUS_CHECKPOINT_FILE = "checkpoint.previous.weights.h5"
 SUMMARY_FILE = "summary.json"
 LOG_DIR = "logs"
+DATA_STATE_DIR = "data_state"
 TEMPORARY_SUFFIX = ".tmp.weights.h5"
 
 
@@ -181,6 +186,26 @@ class RunDirectory:
                 latest, self.path(PREVIOUS_CHECKPOINT_FILE), overwrite=True
             )
         filesystem.rename(temporary, latest, overwrite=True)
+
+    def data_state_path(self, step, key):
+        return self.path(os.path.join(DATA_STATE_DIR, f"step{step}.{key}.json"))
+
+    def save_data_state(self, step, key, state):
+        """Writes the input pipeline's `state` at `step` for this process's
+        data (`key`); every process writes its own, before the checkpoint
+        of `step`. Keeps the states of the last two checkpoints."""
+        filesystem.makedirs(self.path(DATA_STATE_DIR))
+        write_json(self.data_state_path(step, key), state)
+        kept = {step, self.saved_step}
+        for name in filesystem.listdir(self.path(DATA_STATE_DIR)):
+            stem, _, rest = name.partition(".")
+            if rest == f"{key}.json" and stem[4:].isdigit() and int(stem[4:]) not in kept:
+                filesystem.remove(self.path(os.path.join(DATA_STATE_DIR, name)))
+
+    def read_data_state(self, step, key):
+        """The state `save_data_state` wrote at `step` for `key`, or `None`."""
+        path = self.data_state_path(step, key)
+        return read_json(path) if filesystem.exists(path) else None
 
     def _remove_stale_temporaries(self):
         if not self.writer or not filesystem.isdir(self.model_dir):
