@@ -53,5 +53,6 @@ np.savez(
     losses=[loss for _, _, loss in result.summary["loss_history"]],
     eval_loss=result.eval_loss,
     resumed_from_step=result.summary["resumed_from_step"],
+    resumed_data_from=str(result.summary["resumed_data_from"]),
     table=keras.ops.convert_to_numpy(result.model.importance_tracker.importance),
 )

@@ -54,6 +54,7 @@ def runs(tmp_path_factory):
         "one": dict(np.load(os.path.join(one, "process0.npz"))),
         "two": [dict(np.load(os.path.join(two, f"process{i}.npz"))) for i in range(2)],
         "files": sorted(os.listdir(os.path.join(two, "run"))),
+        "data_state": sorted(os.listdir(os.path.join(two, "run", "data_state"))),
         "export": sorted(os.listdir(os.path.join(two, "export"))),
     }
 
@@ -62,6 +63,7 @@ def test_two_processes_train_as_one_on_the_same_global_batch(runs):
     one = runs["one"]
     for process in runs["two"]:
         assert int(process["resumed_from_step"]) == 2
+        assert process["resumed_data_from"] == "recorded position"
         # The resumed run's losses: steps 3 and 4.
         np.testing.assert_allclose(process["losses"], one["losses"][2:], atol=1e-4)
         np.testing.assert_allclose(process["eval_loss"], one["eval_loss"], atol=1e-4)
@@ -73,6 +75,12 @@ def test_two_processes_train_as_one_on_the_same_global_batch(runs):
 def test_checkpoints_and_export_are_written_once(runs):
     assert runs["files"] == [
         "checkpoint.previous.weights.h5", "checkpoint.weights.h5",
-        "run_config.json", "summary.json",
+        "data_state", "run_config.json", "summary.json",
     ]
+    # Each process records its own shard's position, at the last two
+    # checkpoints.
+    assert runs["data_state"] == sorted(
+        f"step{step}.shards{shard}-{shard}of2.json"
+        for shard in (0, 1) for step in (2, 4)
+    )
     assert runs["export"] == ["importance.tsv", "preset"]
