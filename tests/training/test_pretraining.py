@@ -161,4 +161,5 @@ def test_the_grain_pipeline_trains_the_same_model_on_tensorflow(tmp_path):
     assert result.summary["steps"] == 2
     assert result.summary["config"]["data_pipeline"] == "grain"
     assert np.isfinite(result.eval_loss)
-    assert 0.0 <= result.summary["data_wait_share"] < 1.0
+    # The step waited at least for the first shuffle window's fill.
+    assert result.summary["data_wait_share"] > 0.0
